@@ -1,0 +1,37 @@
+using Gateway.Auth;
+using Gateway.Policies;
+using Gateway.Targets.Hosted;
+
+namespace Gateway.Admin;
+
+public static class AdminEndpoints
+{
+    /// <summary>Maps <c>/admin</c>, all behind <c>Auth:AdminKey</c>.</summary>
+    public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder endpoints)
+    {
+        var admin = endpoints.MapGroup("/admin").RequireAdminKey();
+        admin.MapGet("/status", (IPolicyProvider policies, UpstreamRegistry upstreams, ClientKeyStore keys) =>
+        {
+            var policy = policies.Current;
+            return TypedResults.Ok(new AdminStatus(
+                policy.Version,
+                policy.DefaultRoute.Name,
+                policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks)).ToArray(),
+                upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.ApiKey is not null)).ToArray(),
+                keys.Count));
+        });
+        return endpoints;
+    }
+}
+
+/// <summary>What the gateway is running with; never includes a key.</summary>
+public sealed record AdminStatus(
+    string PolicyVersion,
+    string DefaultRoute,
+    IReadOnlyList<AdminRouteStatus> Routes,
+    IReadOnlyList<AdminUpstreamStatus> Upstreams,
+    int ClientKeys);
+
+public sealed record AdminRouteStatus(string Name, string Kind, string? Upstream, string Model, IReadOnlyList<string> Fallbacks);
+
+public sealed record AdminUpstreamStatus(string Name, string BaseUrl, bool HasApiKey);

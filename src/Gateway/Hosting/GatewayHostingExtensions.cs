@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Gateway.Admin;
+using Gateway.Auth;
+using Gateway.OpenAi;
+using Gateway.Policies;
+using Gateway.Routing;
+using Gateway.Spend;
+using Gateway.Targets;
+using Gateway.Telemetry;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Prometheus;
+
+namespace Gateway.Hosting;
+
+public static class GatewayHostingExtensions
+{
+    /// <summary>The default address when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
+    public const string DefaultUrl = "http://localhost:8080";
+
+    /// <summary>Registers every gateway feature.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<GatewayMetrics>();
+        services.AddOptions<OpenAiOptions>().BindConfiguration(OpenAiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddGatewayAuth();
+        services.AddGatewayTargets();
+        services.AddGatewayPolicies();
+        services.AddGatewaySpend();
+        services.AddSingleton<Router>();
+        services.AddSingleton<RouteExecutor>();
+        services.AddSingleton<RequestPipeline>();
+        services.AddHostedService<StartupReport>();
+        services.AddHealthChecks();
+        return builder;
+    }
+
+    /// <summary>Maps every gateway endpoint and the middleware in front of them.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseMiddleware<GatewayRequestMiddleware>();
+        app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.UseStatusCodePages(context =>
+        {
+            var http = context.HttpContext;
+            return http.Response.StatusCode switch
+            {
+                StatusCodes.Status404NotFound => ErrorResponses.WriteAsync(http, OpenAiErrors.UnknownUrl(http.Request.Method, http.Request.Path)),
+                StatusCodes.Status405MethodNotAllowed => ErrorResponses.WriteAsync(http, OpenAiErrors.MethodNotAllowed(http.Request.Method, http.Request.Path)),
+                _ => Task.CompletedTask,
+            };
+        });
+
+        app.MapOpenAi();
+        app.MapAdmin();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<GatewayMetrics>().Registry);
+        return app;
+    }
+
+    private static Task WriteHealth(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString());
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["status"] = report.Status.ToString(),
+            ["checks"] = checks,
+        }));
+    }
+}

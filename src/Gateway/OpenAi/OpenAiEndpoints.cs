@@ -1,0 +1,48 @@
+using Gateway.Auth;
+using Gateway.Policies;
+using Gateway.Routing;
+
+namespace Gateway.OpenAi;
+
+public static class OpenAiEndpoints
+{
+    /// <summary>Maps the OpenAI-compatible surface under <c>/v1</c>, all behind a client key.</summary>
+    public static IEndpointRouteBuilder MapOpenAi(this IEndpointRouteBuilder endpoints)
+    {
+        var v1 = endpoints.MapGroup("/v1").RequireClientKey();
+        v1.MapPost("/chat/completions", (HttpContext http, RequestPipeline pipeline) =>
+            pipeline.HandleAsync(http, OpenAiOperation.ChatCompletions));
+        v1.MapPost("/completions", (HttpContext http, RequestPipeline pipeline) =>
+            pipeline.HandleAsync(http, OpenAiOperation.Completions));
+        v1.MapPost("/embeddings", (HttpContext http, RequestPipeline pipeline) =>
+            pipeline.HandleAsync(http, OpenAiOperation.Embeddings));
+        v1.MapGet("/models", (IPolicyProvider policies) =>
+            TypedResults.Json(ListModels(policies.Current), OpenAiJsonContext.Wire.ModelList));
+        return endpoints;
+    }
+
+    /// <summary><c>auto</c>, every route name, then every concrete model a client may pin.</summary>
+    internal static ModelList ListModels(RoutingPolicy policy)
+    {
+        var created = policy.LoadedAt.ToUnixTimeSeconds();
+        var models = new List<ModelEntry> { new(OpenAiRequest.AutoModel, "model", created, "gateway") };
+        var seen = new HashSet<string>(StringComparer.Ordinal) { OpenAiRequest.AutoModel };
+        foreach (var route in policy.Routes)
+        {
+            if (seen.Add(route.Name))
+            {
+                models.Add(new ModelEntry(route.Name, "model", created, "gateway"));
+            }
+        }
+
+        foreach (var (model, route) in policy.RoutesByModel)
+        {
+            if (seen.Add(model))
+            {
+                models.Add(new ModelEntry(model, "model", created, route.Upstream ?? route.Kind));
+            }
+        }
+
+        return new ModelList("list", models);
+    }
+}

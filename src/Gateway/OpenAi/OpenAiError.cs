@@ -1,0 +1,97 @@
+using System.Text.Json.Serialization;
+
+namespace Gateway.OpenAi;
+
+/// <summary>The body of every client-facing error: <c>{"error":{"message","type","param","code"}}</c>.</summary>
+public sealed record OpenAiErrorBody([property: JsonPropertyName("error")] OpenAiErrorDetail Error);
+
+/// <summary>The detail of an OpenAI-style error.</summary>
+public sealed record OpenAiErrorDetail(
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("param")] string? Param,
+    [property: JsonPropertyName("code")] string? Code);
+
+/// <summary>
+/// A client-facing failure with its HTTP status. Thrown inside the request flow and turned into
+/// an OpenAI-shaped response by <see cref="OpenAiErrors"/>; never carries a stack trace outward.
+/// </summary>
+public sealed class OpenAiException(int status, string message, string type, string? code, string? param = null)
+    : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Type { get; } = type;
+    public string? Code { get; } = code;
+    public string? Param { get; } = param;
+
+    public OpenAiErrorBody ToBody() => new(new OpenAiErrorDetail(Message, Type, Param, Code));
+}
+
+/// <summary>The error catalogue: one factory per failure the gateway reports.</summary>
+public static class OpenAiErrors
+{
+    public const string InvalidRequest = "invalid_request_error";
+    public const string Authentication = "authentication_error";
+    public const string Permission = "permission_error";
+    public const string NotFound = "not_found_error";
+    public const string RateLimit = "rate_limit_error";
+    public const string Upstream = "upstream_error";
+    public const string Server = "server_error";
+
+    public static OpenAiException InvalidJson(string detail) => new(400,
+        $"We could not parse the JSON body of your request ({detail}). The request body must be a JSON object.",
+        InvalidRequest, "invalid_json");
+
+    public static OpenAiException MissingParameter(string param) => new(400,
+        $"Missing required parameter: '{param}'.", InvalidRequest, "missing_required_parameter", param);
+
+    public static OpenAiException InvalidParameter(string param, string message) => new(400,
+        message, InvalidRequest, "invalid_parameter", param);
+
+    public static OpenAiException MissingKey() => new(401,
+        "You didn't provide an API key. Send your gateway client key as 'Authorization: Bearer <key>'.",
+        Authentication, "missing_api_key");
+
+    public static OpenAiException InvalidKey(bool anyKeysConfigured) => new(401,
+        anyKeysConfigured
+            ? "Incorrect API key provided. Use a client key issued by this gateway's administrator."
+            : "Incorrect API key provided. This gateway has no client keys yet: configure one under Auth:Keys "
+              + "(for example Auth__Keys__0__Key=<secret> and Auth__Keys__0__Team=<team>).",
+        Authentication, "invalid_api_key");
+
+    public static OpenAiException AdminDisabled() => new(401,
+        "The admin API is disabled because no admin key is configured. Set Auth:AdminKey (Auth__AdminKey).",
+        Authentication, "admin_disabled");
+
+    public static OpenAiException InvalidAdminKey() => new(401,
+        "Incorrect admin key provided.", Authentication, "invalid_api_key");
+
+    public static OpenAiException ModelNotFound(string model) => new(404,
+        $"The model '{model}' does not exist or you do not have access to it. GET /v1/models lists the models this gateway serves.",
+        InvalidRequest, "model_not_found", "model");
+
+    public static OpenAiException RequestTooLarge(long limit) => new(413,
+        $"The request body exceeds the gateway's limit of {limit} bytes (OpenAi:MaxRequestBodyBytes).",
+        InvalidRequest, "request_too_large");
+
+    public static OpenAiException UnknownUrl(string method, string path) => new(404,
+        $"Invalid URL ({method} {path}).", InvalidRequest, "unknown_url");
+
+    public static OpenAiException MethodNotAllowed(string method, string path) => new(405,
+        $"Method not allowed ({method} {path}).", InvalidRequest, "method_not_allowed");
+
+    public static OpenAiException UpstreamUnreachable(string upstream) => new(502,
+        $"The upstream provider '{upstream}' could not be reached.", Upstream, "upstream_unreachable");
+
+    public static OpenAiException UpstreamTimeout(string upstream) => new(504,
+        $"The upstream provider '{upstream}' did not answer in time.", Upstream, "upstream_timeout");
+
+    public static OpenAiException UpstreamFailed(string upstream) => new(502,
+        $"The upstream provider '{upstream}' failed while answering.", Upstream, "upstream_error");
+
+    public static OpenAiException RouteUnavailable(string route, string kind) => new(503,
+        $"Route '{route}' of kind '{kind}' cannot be served by this gateway build.", Server, "route_unavailable");
+
+    public static OpenAiException Internal(string requestId) => new(500,
+        $"The gateway hit an unexpected error. Quote request id {requestId} when reporting it.", Server, "internal_error");
+}

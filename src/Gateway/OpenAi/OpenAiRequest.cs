@@ -1,0 +1,247 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Gateway.OpenAi;
+
+/// <summary>
+/// A parsed OpenAI request: the facts the gateway routes on, plus the raw JSON so that every field
+/// the gateway does not know reaches the provider untouched.
+/// </summary>
+public sealed class OpenAiRequest : IDisposable
+{
+    /// <summary>The model name that lets the policy choose.</summary>
+    public const string AutoModel = "auto";
+
+    private readonly JsonDocument _document;
+
+    private OpenAiRequest(OpenAiOperation operation, JsonDocument document, int bodyLength)
+    {
+        Operation = operation;
+        _document = document;
+        BodyLength = bodyLength;
+    }
+
+    public OpenAiOperation Operation { get; }
+
+    /// <summary>The requested model; <see cref="AutoModel"/> when the client sent none.</summary>
+    public string Model { get; private init; } = AutoModel;
+
+    public bool Stream { get; private init; }
+
+    /// <summary>Whether the client itself asked for <c>stream_options.include_usage</c>.</summary>
+    public bool ClientWantsStreamUsage { get; private init; }
+
+    /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>.</summary>
+    public int? MaxTokens { get; private init; }
+
+    public bool HasTools { get; private init; }
+
+    public int BodyLength { get; }
+
+    /// <summary>The root JSON object, for components that read the conversation (classifier, local routes).</summary>
+    public JsonElement Root => _document.RootElement;
+
+    /// <summary>
+    /// Parses and validates a request body. Validation covers what the gateway needs to route;
+    /// everything else is the provider's to judge.
+    /// </summary>
+    /// <exception cref="OpenAiException">400 for malformed JSON or a missing required field.</exception>
+    public static OpenAiRequest Parse(OpenAiOperation operation, ReadOnlyMemory<byte> body)
+    {
+        if (body.IsEmpty)
+        {
+            throw OpenAiErrors.InvalidJson("the body is empty");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
+        }
+        catch (JsonException ex)
+        {
+            throw OpenAiErrors.InvalidJson($"line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}");
+        }
+
+        try
+        {
+            return Create(operation, document, body.Length);
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
+    private static OpenAiRequest Create(OpenAiOperation operation, JsonDocument document, int length)
+    {
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw OpenAiErrors.InvalidJson($"the top-level value is {Describe(root.ValueKind)}, not an object");
+        }
+
+        var model = AutoModel;
+        if (root.TryGetProperty("model", out var modelElement) && modelElement.ValueKind != JsonValueKind.Null)
+        {
+            if (modelElement.ValueKind != JsonValueKind.String || modelElement.GetString() is not { Length: > 0 } m)
+            {
+                throw OpenAiErrors.InvalidParameter("model", "'model' must be a non-empty string.");
+            }
+
+            model = m;
+        }
+
+        switch (operation)
+        {
+            case OpenAiOperation.ChatCompletions:
+                ValidateMessages(root);
+                break;
+            case OpenAiOperation.Completions:
+                RequireKinds(root, "prompt", JsonValueKind.String, JsonValueKind.Array);
+                break;
+            case OpenAiOperation.Embeddings:
+                RequireKinds(root, "input", JsonValueKind.String, JsonValueKind.Array);
+                break;
+        }
+
+        var stream = ReadBool(root, "stream");
+        var includeUsage = root.TryGetProperty("stream_options", out var options)
+                           && options.ValueKind == JsonValueKind.Object
+                           && ReadBool(options, "include_usage");
+
+        return new OpenAiRequest(operation, document, length)
+        {
+            Model = model,
+            Stream = stream,
+            ClientWantsStreamUsage = stream && includeUsage,
+            MaxTokens = ReadInt(root, "max_completion_tokens") ?? ReadInt(root, "max_tokens"),
+            HasTools = root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array
+                       && tools.GetArrayLength() > 0,
+        };
+    }
+
+    private static void ValidateMessages(JsonElement root)
+    {
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind == JsonValueKind.Null)
+        {
+            throw OpenAiErrors.MissingParameter("messages");
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            throw OpenAiErrors.InvalidParameter("messages", "'messages' must be an array of message objects.");
+        }
+
+        if (messages.GetArrayLength() == 0)
+        {
+            throw OpenAiErrors.InvalidParameter("messages", "'messages' must contain at least one message.");
+        }
+
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (message.ValueKind != JsonValueKind.Object
+                || !message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
+            {
+                throw OpenAiErrors.InvalidParameter($"messages[{index}]",
+                    $"'messages[{index}]' must be an object with a string 'role'.");
+            }
+
+            index++;
+        }
+    }
+
+    private static void RequireKinds(JsonElement root, string name, JsonValueKind first, JsonValueKind second)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            throw OpenAiErrors.MissingParameter(name);
+        }
+
+        if (value.ValueKind != first && value.ValueKind != second)
+        {
+            throw OpenAiErrors.InvalidParameter(name, $"'{name}' must be a string or an array.");
+        }
+    }
+
+    private static bool ReadBool(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
+
+    private static int? ReadInt(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i)
+            ? i
+            : null;
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    /// <summary>
+    /// Writes the body sent upstream: the client's JSON with <c>model</c> set to <paramref name="targetModel"/>
+    /// and, for streams, <c>stream_options.include_usage</c> forced on so spend can be accounted.
+    /// Every other property is copied as the client sent it, in order.
+    /// </summary>
+    public void WriteUpstreamBody(IBufferWriter<byte> output, string targetModel)
+    {
+        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        var forceUsage = Stream && !ClientWantsStreamUsage;
+        var wroteModel = false;
+        var wroteOptions = false;
+
+        writer.WriteStartObject();
+        foreach (var property in Root.EnumerateObject())
+        {
+            if (property.NameEquals("model"))
+            {
+                writer.WriteString("model", targetModel);
+                wroteModel = true;
+            }
+            else if (forceUsage && property.NameEquals("stream_options") && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                writer.WriteStartObject("stream_options");
+                foreach (var option in property.Value.EnumerateObject())
+                {
+                    if (!option.NameEquals("include_usage"))
+                    {
+                        option.WriteTo(writer);
+                    }
+                }
+
+                writer.WriteBoolean("include_usage", true);
+                writer.WriteEndObject();
+                wroteOptions = true;
+            }
+            else if (forceUsage && property.NameEquals("stream_options"))
+            {
+                // null or a malformed value: replaced below by a valid object.
+            }
+            else
+            {
+                property.WriteTo(writer);
+            }
+        }
+
+        if (!wroteModel)
+        {
+            writer.WriteString("model", targetModel);
+        }
+
+        if (forceUsage && !wroteOptions)
+        {
+            writer.WriteStartObject("stream_options");
+            writer.WriteBoolean("include_usage", true);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public void Dispose() => _document.Dispose();
+}

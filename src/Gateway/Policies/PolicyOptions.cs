@@ -1,0 +1,17 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Gateway.Policies;
+
+/// <summary>Where policies live, bound from the <c>Policies</c> section.</summary>
+public sealed class PolicyOptions
+{
+    public const string Section = "Policies";
+    public const string RoutingFileName = "routing.yaml";
+
+    /// <summary>
+    /// Folder holding <c>routing.yaml</c>. Default <c>policies</c>: resolved against the working directory,
+    /// then against the application folder (where the shipped policy is copied at build time).
+    /// </summary>
+    [Required]
+    public string Path { get; set; } = "policies";
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+
+namespace Gateway.Routing;
+
+/// <summary>
+/// Per-request facts that end up in the gateway's response headers. The headers are written in one
+/// place, just before the response starts, so a fallback that clears the response cannot lose them.
+/// </summary>
+public sealed class GatewayRequestFeature
+{
+    public const string RequestIdHeader = "x-request-id";
+    public const string RouteHeader = "x-gateway-route";
+    public const string PolicyVersionHeader = "x-gateway-policy-version";
+    public const string CostHeader = "x-gateway-cost-usd";
+
+    public GatewayRequestFeature(string requestId) => RequestId = requestId;
+
+    public string RequestId { get; }
+
+    public static GatewayRequestFeature Of(HttpContext context) =>
+        context.Features.Get<GatewayRequestFeature>()
+        ?? throw new InvalidOperationException($"{nameof(GatewayRequestMiddleware)} is not in the pipeline.");
+    public string? Route { get; set; }
+    public string? PolicyVersion { get; set; }
+    public decimal? CostUsd { get; set; }
+
+    internal void WriteHeaders(IHeaderDictionary headers)
+    {
+        headers[RequestIdHeader] = RequestId;
+        if (Route is not null)
+        {
+            headers[RouteHeader] = Route;
+        }
+
+        if (PolicyVersion is not null)
+        {
+            headers[PolicyVersionHeader] = PolicyVersion;
+        }
+
+        if (CostUsd is { } cost)
+        {
+            headers[CostHeader] = cost.ToString("0.########", CultureInfo.InvariantCulture);
+        }
+    }
+}
+
+/// <summary>Assigns the request id and writes the gateway headers when the response starts.</summary>
+public sealed class GatewayRequestMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var feature = new GatewayRequestFeature($"req_{Guid.CreateVersion7():N}");
+        context.TraceIdentifier = feature.RequestId;
+        context.Features.Set(feature);
+        context.Response.OnStarting(static state =>
+        {
+            var http = (HttpContext)state;
+            http.Features.Get<GatewayRequestFeature>()!.WriteHeaders(http.Response.Headers);
+            return Task.CompletedTask;
+        }, context);
+        return next(context);
+    }
+}

@@ -1,0 +1,22 @@
+namespace Gateway.Spend;
+
+/// <summary>One served (or refused) request, as the ledger and the spend metrics see it.</summary>
+public sealed record SpendRecord
+{
+    public required string RequestId { get; init; }
+    public required DateTimeOffset Timestamp { get; init; }
+    public required string KeyId { get; init; }
+    public required string Team { get; init; }
+    public required string Route { get; init; }
+    public required string Model { get; init; }
+    public string? Category { get; init; }
+    public required int Status { get; init; }
+    public Usage? Usage { get; init; }
+    public decimal CostUsd { get; init; }
+    public decimal? CounterfactualCostUsd { get; init; }
+    public required TimeSpan Latency { get; init; }
+    public TimeSpan? TimeToFirstByte { get; init; }
+    public string? FallbackFrom { get; init; }
+    public required string PolicyVersion { get; init; }
+    public bool Stream { get; init; }
+}

@@ -1,0 +1,10 @@
+namespace Gateway.Spend;
+
+public static class SpendServiceCollectionExtensions
+{
+    public static IServiceCollection AddGatewaySpend(this IServiceCollection services)
+    {
+        services.AddSingleton<ISpendRecorder, MetricsSpendRecorder>();
+        return services;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Buffers;
+using Gateway.OpenAi;
+using Gateway.Policies;
+using Gateway.Telemetry;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gateway.Targets.Hosted;
+
+/// <summary>Strategy 1: forward to an OpenAI-compatible provider through YARP.</summary>
+public sealed class HostedRouteTarget(
+    IHttpForwarder forwarder,
+    UpstreamRegistry upstreams,
+    GatewayMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<HostedRouteTarget> logger) : IRouteTarget
+{
+    public string Kind => RouteKinds.Hosted;
+
+    public IReadOnlySet<string> KnownTargets => upstreams.Names;
+
+    public async Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, CancellationToken cancellationToken)
+    {
+        var upstream = upstreams.Get(invocation.Route.Upstream!);
+        var request = invocation.Request;
+        var body = new ArrayBufferWriter<byte>(request.BodyLength + 128);
+        request.WriteUpstreamBody(body, invocation.TargetModel);
+
+        var capture = new UsageCapture();
+        var started = timeProvider.GetTimestamp();
+        var uri = new Uri(upstream.BaseUrl + request.Operation.UpstreamPath());
+        var transformer = new HostedTransformer(upstream, uri, body.WrittenMemory, invocation, capture, timeProvider);
+        var http = invocation.HttpContext;
+
+        var error = await forwarder.SendAsync(http, upstream.BaseUrl, upstream.Invoker, upstream.RequestConfig, transformer, cancellationToken);
+
+        var ttfb = capture.FirstByteTimestamp is { } first ? timeProvider.GetElapsedTime(started, first) : (TimeSpan?)null;
+        if (transformer.WithheldStatus is { } withheld)
+        {
+            metrics.UpstreamError(upstream.Name, withheld.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return new RouteOutcome
+            {
+                Status = withheld,
+                Retryable = true,
+                Error = OpenAiErrors.UpstreamFailed(upstream.Name),
+            };
+        }
+
+        if (error == ForwarderError.None)
+        {
+            return new RouteOutcome { Status = http.Response.StatusCode, Usage = capture.Usage, TimeToFirstByte = ttfb };
+        }
+
+        var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (http.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled
+                or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyClient or ForwarderError.RequestBodyClient)
+        {
+            Log.ClientDisconnected(logger, upstream.Name, error);
+            return RouteOutcome.ClientGone with { Usage = capture.Usage, TimeToFirstByte = ttfb };
+        }
+
+        metrics.UpstreamError(upstream.Name, error.ToString());
+        Log.UpstreamFailed(logger, upstream.Name, error, exception?.GetType().Name, exception?.Message);
+        var timedOut = error == ForwarderError.RequestTimedOut || exception is TimeoutException;
+        var failure = timedOut ? OpenAiErrors.UpstreamTimeout(upstream.Name)
+            : error is ForwarderError.Request or ForwarderError.RequestCreation ? OpenAiErrors.UpstreamUnreachable(upstream.Name)
+            : OpenAiErrors.UpstreamFailed(upstream.Name);
+        return new RouteOutcome
+        {
+            Status = failure.Status,
+            Error = failure,
+            Retryable = !http.Response.HasStarted,
+            Usage = capture.Usage,
+            TimeToFirstByte = ttfb,
+        };
+    }
+}

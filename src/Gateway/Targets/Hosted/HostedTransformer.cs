@@ -1,0 +1,89 @@
+using System.Net.Http.Headers;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gateway.Targets.Hosted;
+
+/// <summary>
+/// Per-request YARP transform for the hosted route: swaps the client's key for the provider's, sends
+/// the rewritten body as one fixed-length content, and reads usage from the answer on its way back.
+/// </summary>
+internal sealed class HostedTransformer(
+    Upstream upstream,
+    Uri requestUri,
+    ReadOnlyMemory<byte> body,
+    RouteInvocation invocation,
+    UsageCapture capture,
+    TimeProvider timeProvider) : HttpTransformer
+{
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    /// <summary>Status of an upstream answer withheld so that a fallback route can answer instead.</summary>
+    public int? WithheldStatus { get; private set; }
+
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
+        string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+
+        proxyRequest.RequestUri = requestUri;
+        proxyRequest.Headers.Authorization = upstream.ApiKey is null ? null : new AuthenticationHeaderValue("Bearer", upstream.ApiKey);
+        // Usage is read from the body, so the provider must not compress it.
+        proxyRequest.Headers.AcceptEncoding.Clear();
+        proxyRequest.Content = new ReadOnlyMemoryContent(body) { Headers = { ContentType = Json } };
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,
+        CancellationToken cancellationToken)
+    {
+        if (proxyResponse is null)
+        {
+            return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        }
+
+        var status = (int)proxyResponse.StatusCode;
+        if (invocation.CanFallBack && (status == StatusCodes.Status429TooManyRequests || status >= 500))
+        {
+            WithheldStatus = status;
+            return false;
+        }
+
+        if (proxyResponse.IsSuccessStatusCode && proxyResponse.Content is { } content)
+        {
+            var mediaType = content.Headers.ContentType?.MediaType;
+            if (string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+            {
+                var stream = await content.ReadAsStreamAsync(cancellationToken);
+                var drop = invocation.Request.Stream && !invocation.Request.ClientWantsStreamUsage;
+                proxyResponse.Content = Replace(content, new StreamContent(new SseUsageStream(stream, drop, capture, timeProvider)));
+            }
+            else if (string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
+            {
+                // A non-streamed answer arrives whole anyway; holding it lets the cost header go out with it.
+                var bytes = await content.ReadAsByteArrayAsync(cancellationToken);
+                if (UsageReader.TryRead(bytes, out var usage, out _))
+                {
+                    capture.Usage = usage;
+                    invocation.UsageKnownBeforeHeaders?.Invoke(usage!);
+                }
+
+                proxyResponse.Content = Replace(content, new ByteArrayContent(bytes));
+                capture.FirstByteTimestamp = timeProvider.GetTimestamp();
+            }
+        }
+
+        return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
+    private static HttpContent Replace(HttpContent original, HttpContent replacement)
+    {
+        foreach (var header in original.Headers)
+        {
+            if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                replacement.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        return replacement;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using Gateway.Spend;
+using Prometheus;
+
+namespace Gateway.Telemetry;
+
+/// <summary>
+/// Owns the gateway's metrics registry and every instrument. Metric and label names are constants
+/// here; label values come from bounded sets (routes, models and teams from configuration, status
+/// codes), never from request content.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    public static class Names
+    {
+        public const string Requests = "gateway_requests_total";
+        public const string Tokens = "gateway_tokens_total";
+        public const string Spend = "gateway_spend_usd_total";
+        public const string CounterfactualSpend = "gateway_counterfactual_spend_usd_total";
+        public const string RequestDuration = "gateway_request_duration_seconds";
+        public const string TimeToFirstByte = "gateway_time_to_first_byte_seconds";
+        public const string UpstreamErrors = "gateway_upstream_errors_total";
+        public const string Fallbacks = "gateway_fallbacks_total";
+    }
+
+    public static class Labels
+    {
+        public const string Route = "route";
+        public const string Model = "model";
+        public const string Team = "team";
+        public const string Status = "status";
+        public const string Direction = "direction";
+        public const string Upstream = "upstream";
+        public const string Reason = "reason";
+        public const string From = "from_route";
+        public const string To = "to_route";
+    }
+
+    private static readonly double[] LatencyBuckets =
+        [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+    private readonly Counter _requests;
+    private readonly Counter _tokens;
+    private readonly Counter _spend;
+    private readonly Counter _counterfactual;
+    private readonly Histogram _duration;
+    private readonly Histogram _ttfb;
+    private readonly Counter _upstreamErrors;
+    private readonly Counter _fallbacks;
+
+    public GatewayMetrics()
+    {
+        // A registry per gateway instance: tests run several gateways in one process.
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        _requests = factory.CreateCounter(Names.Requests, "Requests that passed authentication, by outcome.",
+            Labels.Route, Labels.Model, Labels.Team, Labels.Status);
+        _tokens = factory.CreateCounter(Names.Tokens, "Tokens consumed; direction is input or output.",
+            Labels.Route, Labels.Model, Labels.Team, Labels.Direction);
+        _spend = factory.CreateCounter(Names.Spend, "Spend in USD at the policy's prices.",
+            Labels.Route, Labels.Model, Labels.Team);
+        _counterfactual = factory.CreateCounter(Names.CounterfactualSpend,
+            "What the same usage would have cost on the policy's reference route, in USD.",
+            Labels.Route, Labels.Model, Labels.Team);
+        _duration = factory.CreateHistogram(Names.RequestDuration, "Time from request start to the end of the response.",
+            new HistogramConfiguration { LabelNames = [Labels.Route], Buckets = LatencyBuckets });
+        _ttfb = factory.CreateHistogram(Names.TimeToFirstByte, "Time from routing to the first response body byte.",
+            new HistogramConfiguration { LabelNames = [Labels.Route], Buckets = LatencyBuckets });
+        _upstreamErrors = factory.CreateCounter(Names.UpstreamErrors, "Failed upstream attempts by upstream and failure kind.",
+            Labels.Upstream, Labels.Reason);
+        _fallbacks = factory.CreateCounter(Names.Fallbacks, "Requests moved from one route to its fallback.",
+            Labels.From, Labels.To);
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public void RecordRequest(SpendRecord record)
+    {
+        var status = record.Status.ToString(CultureInfo.InvariantCulture);
+        _requests.WithLabels(record.Route, record.Model, record.Team, status).Inc();
+        _duration.WithLabels(record.Route).Observe(record.Latency.TotalSeconds);
+        if (record.TimeToFirstByte is { } ttfb)
+        {
+            _ttfb.WithLabels(record.Route).Observe(ttfb.TotalSeconds);
+        }
+
+        if (record.Usage is { } usage)
+        {
+            _tokens.WithLabels(record.Route, record.Model, record.Team, "input").Inc(usage.PromptTokens);
+            _tokens.WithLabels(record.Route, record.Model, record.Team, "output").Inc(usage.CompletionTokens);
+            _spend.WithLabels(record.Route, record.Model, record.Team).Inc((double)record.CostUsd);
+            if (record.CounterfactualCostUsd is { } counterfactual)
+            {
+                _counterfactual.WithLabels(record.Route, record.Model, record.Team).Inc((double)counterfactual);
+            }
+        }
+    }
+
+    public void UpstreamError(string upstream, string reason) => _upstreamErrors.WithLabels(upstream, reason).Inc();
+
+    public void Fallback(string fromRoute, string toRoute) => _fallbacks.WithLabels(fromRoute, toRoute).Inc();
+}

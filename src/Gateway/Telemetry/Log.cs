@@ -1,0 +1,43 @@
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gateway.Telemetry;
+
+/// <summary>
+/// Every log event of the gateway, source-generated with stable event ids. Prompts, completions and
+/// keys are never logged.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Gateway listening; policy {PolicyVersion} with routes {Routes}")]
+    public static partial void Started(ILogger logger, string policyVersion, string routes);
+
+    [LoggerMessage(1001, LogLevel.Warning, "No client keys are configured: every /v1 request will get 401. Add one with Auth__Keys__0__Key=<secret of 16+ chars> and Auth__Keys__0__Team=<team> (or Auth:Keys in appsettings.json).")]
+    public static partial void NoClientKeys(ILogger logger);
+
+    [LoggerMessage(1002, LogLevel.Information, "No admin key is configured: /admin is disabled. Set Auth__AdminKey to enable it.")]
+    public static partial void NoAdminKey(ILogger logger);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Upstream '{Upstream}' ({BaseUrl}) has no API key: requests are sent without Authorization. Set Upstreams__{Upstream}__ApiKey{Hint}.")]
+    public static partial void UpstreamWithoutKey(ILogger logger, string upstream, string baseUrl, string hint);
+
+    [LoggerMessage(1004, LogLevel.Information, "No local model is configured: local and adapter routes are unavailable. Set LocalModels__<name>__Path to a GGUF file to add one.")]
+    public static partial void NoLocalModel(ILogger logger);
+
+    [LoggerMessage(1005, LogLevel.Information, "{ClientKeys} client key(s) configured for team(s) {Teams}")]
+    public static partial void ClientKeys(ILogger logger, int clientKeys, string teams);
+
+    [LoggerMessage(1100, LogLevel.Information, "Loaded routing policy {Path} version {Version} with {RouteCount} route(s)")]
+    public static partial void PolicyLoaded(ILogger logger, string path, string version, int routeCount);
+
+    [LoggerMessage(2000, LogLevel.Warning, "Upstream {Upstream} failed: {Error} ({ExceptionType}: {ExceptionMessage})")]
+    public static partial void UpstreamFailed(ILogger logger, string upstream, ForwarderError error, string? exceptionType, string? exceptionMessage);
+
+    [LoggerMessage(2001, LogLevel.Debug, "Client went away during a request to upstream {Upstream} ({Error})")]
+    public static partial void ClientDisconnected(ILogger logger, string upstream, ForwarderError error);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Route {Route} failed with status {Status}; falling back to {NextRoute}")]
+    public static partial void FallingBack(ILogger logger, string route, int status, string nextRoute);
+
+    [LoggerMessage(2100, LogLevel.Error, "Unhandled error in request {RequestId}")]
+    public static partial void Unhandled(ILogger logger, Exception exception, string requestId);
+}
