@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Telemetry;
@@ -28,8 +29,15 @@ public sealed class HostedRouteTarget(
         var capture = new UsageCapture();
         var started = timeProvider.GetTimestamp();
         var uri = new Uri(upstream.BaseUrl + request.Operation.UpstreamPath());
-        var transformer = new HostedTransformer(upstream, uri, body.WrittenMemory, invocation, capture, timeProvider);
+        var transformer = new HostedTransformer(upstream, uri, invocation, capture, timeProvider);
         var http = invocation.HttpContext;
+
+        // YARP streams the request body from HttpContext.Request and forbids replacing its content,
+        // so the rewritten body becomes the request body, with a fixed length.
+        MemoryMarshal.TryGetArray(body.WrittenMemory, out var segment);
+        http.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
+        http.Request.Headers.TransferEncoding = default;
+        http.Request.ContentLength = segment.Count;
 
         var error = await forwarder.SendAsync(http, upstream.BaseUrl, upstream.Invoker, upstream.RequestConfig, transformer, cancellationToken);
 

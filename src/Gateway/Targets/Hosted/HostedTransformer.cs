@@ -5,12 +5,12 @@ namespace Gateway.Targets.Hosted;
 
 /// <summary>
 /// Per-request YARP transform for the hosted route: swaps the client's key for the provider's, sends
-/// the rewritten body as one fixed-length content, and reads usage from the answer on its way back.
+/// the rewritten body (installed as the request body by <see cref="HostedRouteTarget"/>), and reads
+/// usage from the answer on its way back.
 /// </summary>
 internal sealed class HostedTransformer(
     Upstream upstream,
     Uri requestUri,
-    ReadOnlyMemory<byte> body,
     RouteInvocation invocation,
     UsageCapture capture,
     TimeProvider timeProvider) : HttpTransformer
@@ -29,7 +29,10 @@ internal sealed class HostedTransformer(
         proxyRequest.Headers.Authorization = upstream.ApiKey is null ? null : new AuthenticationHeaderValue("Bearer", upstream.ApiKey);
         // Usage is read from the body, so the provider must not compress it.
         proxyRequest.Headers.AcceptEncoding.Clear();
-        proxyRequest.Content = new ReadOnlyMemoryContent(body) { Headers = { ContentType = Json } };
+        if (proxyRequest.Content is { } content)
+        {
+            content.Headers.ContentType = Json;
+        }
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,

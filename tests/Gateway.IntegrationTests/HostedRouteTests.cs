@@ -1,0 +1,259 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.IntegrationTests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.IntegrationTests;
+
+public sealed class HostedRouteTests : IAsyncLifetime
+{
+    private FakeOpenAiUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeOpenAiUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task ChatCompletion_RewritesModelSwapsKeysAndPassesUnknownFieldsThrough()
+    {
+        const string request = """
+            {"model":"auto","messages":[{"role":"user","content":"What is 2+2?"}],"n":2,"stop":["\n"],
+             "response_format":{"type":"json_object"},"tools":[{"type":"function","function":{"name":"add","parameters":{"type":"object"}}}],
+             "x_vendor_extension":{"keep":[1,2,3]},"temperature":0.2}
+            """;
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json(request));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = _upstream.LastRequest;
+        Assert.Equal("/v1/chat/completions", sent.Path);
+        Assert.Equal($"Bearer {GatewayHost.ProviderKey}", sent.Headers["Authorization"]);
+        Assert.DoesNotContain(GatewayHost.ClientKey, string.Join("\n", sent.Headers.Values));
+        Assert.DoesNotContain(GatewayHost.ClientKey, sent.BodyText);
+
+        var expected = JsonNode.Parse(request)!.AsObject();
+        expected["model"] = "big-model";
+        Assert.True(JsonNode.DeepEquals(expected, sent.Json), sent.BodyText);
+        // Property order is kept too: providers and their caches see the client's document.
+        Assert.Equal(expected.Select(p => p.Key), sent.Json.AsObject().Select(p => p.Key));
+    }
+
+    [Fact]
+    public async Task ChatCompletion_ReturnsUpstreamBytesWithGatewayHeadersAndCost()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+            Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(FakeOpenAiUpstream.ChatBody("big-model"), await response.Content.ReadAsStringAsync());
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("req_", response.Headers.GetValues("x-request-id").Single());
+        Assert.Equal("frontier", response.Headers.GetValues("x-gateway-route").Single());
+        Assert.Matches("^[0-9a-f]{12}$", response.Headers.GetValues("x-gateway-policy-version").Single());
+        // 1000 uncached × $2.50 + 200 cached × $1.25 + 300 output × $10, per million tokens.
+        var cost = decimal.Parse(response.Headers.GetValues("x-gateway-cost-usd").Single(), CultureInfo.InvariantCulture);
+        Assert.Equal(0.00575m, cost);
+    }
+
+    [Fact]
+    public async Task ChatCompletion_PinnedConcreteModel_IsSentAsIsAndPricedAtItsOwnRate()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+            Json("""{"model":"small-model","messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("small-model", _upstream.LastRequest.Json["model"]!.GetValue<string>());
+        // 1200 input × $0.15 + 300 output × $0.60 per million (no cached price: cached at the input rate).
+        Assert.Equal("0.00036", response.Headers.GetValues("x-gateway-cost-usd").Single());
+    }
+
+    [Fact]
+    public async Task Stream_WithoutClientUsage_AsksUpstreamForUsageAndHidesTheUsageChunk()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+            Json("""{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var streamOptions = _upstream.LastRequest.Json["stream_options"]!;
+        Assert.True(streamOptions["include_usage"]!.GetValue<bool>());
+
+        var upstreamEvents = FakeOpenAiUpstream.StreamEvents("big-model", includeUsage: true);
+        var expected = string.Concat(upstreamEvents.Where(e => !e.Contains("\"choices\":[]", StringComparison.Ordinal)));
+        Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+        Assert.False(response.Headers.Contains("x-gateway-cost-usd"));
+    }
+
+    [Fact]
+    public async Task Stream_WithClientUsage_IsByteForByteTheUpstreamStream()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+            Json("""{"model":"auto","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"""));
+
+        var expected = string.Concat(FakeOpenAiUpstream.StreamEvents("big-model", includeUsage: true));
+        Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Stream_FirstChunkReachesClientBeforeUpstreamFinishes()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _upstream.Handler = async (context, _) =>
+        {
+            var events = FakeOpenAiUpstream.StreamEvents("big-model", includeUsage: true);
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync(events[0], context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await release.Task.WaitAsync(TimeSpan.FromSeconds(20), context.RequestAborted);
+            foreach (var evt in events.Skip(1))
+            {
+                await context.Response.WriteAsync(evt, context.RequestAborted);
+            }
+        };
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = Json("""{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}"""),
+        };
+        using var response = await _gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var first = await ReadEventAsync(body).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.False(release.Task.IsCompleted);
+        Assert.Contains("\"role\":\"assistant\"", first, StringComparison.Ordinal);
+        release.SetResult();
+        var rest = await new StreamReader(body).ReadToEndAsync();
+        Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClientDisconnect_CancelsTheUpstreamRequest()
+    {
+        var upstreamCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _upstream.Handler = async (context, _) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync(FakeOpenAiUpstream.StreamEvents("big-model", true)[0]);
+            await context.Response.Body.FlushAsync();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                upstreamCancelled.SetResult();
+            }
+        };
+
+        using (var cancel = new CancellationTokenSource())
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = Json("""{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}"""),
+            };
+            using var response = await _gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+            await using var body = await response.Content.ReadAsStreamAsync(cancel.Token);
+            await ReadEventAsync(body);
+            cancel.Cancel();
+        }
+
+        await upstreamCancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData(429, "rate_limit_exceeded")]
+    [InlineData(500, "server_error")]
+    public async Task UpstreamErrorStatus_ReachesClientWithItsBody(int status, string code)
+    {
+        var body = $$$"""{"error":{"message":"upstream says no","type":"requests","param":null,"code":"{{{code}}}"}}""";
+        _upstream.Handler = async (context, _) =>
+        {
+            context.Response.Headers["retry-after"] = "7";
+            await FakeOpenAiUpstream.WriteJsonAsync(context, body, status);
+        };
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+            Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(body, await response.Content.ReadAsStringAsync());
+        Assert.Equal("7", response.Headers.GetValues("retry-after").Single());
+        Assert.Equal("frontier", response.Headers.GetValues("x-gateway-route").Single());
+    }
+
+    [Fact]
+    public async Task Completions_AreForwardedWithModelRewritten()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/completions",
+            Json("""{"model":"frontier","prompt":"Say hi","max_tokens":5}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v1/completions", _upstream.LastRequest.Path);
+        Assert.Equal("big-model", _upstream.LastRequest.Json["model"]!.GetValue<string>());
+        Assert.Equal(FakeOpenAiUpstream.CompletionBody("big-model"), await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Embeddings_AreForwardedForAPinnedModel()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/embeddings",
+            Json("""{"model":"embed-model","input":["a","b"]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v1/embeddings", _upstream.LastRequest.Path);
+        Assert.Equal(FakeOpenAiUpstream.EmbeddingsBody("embed-model"), await response.Content.ReadAsStringAsync());
+        // 8 prompt tokens × $0.02 per million.
+        Assert.Equal("0.00000016", response.Headers.GetValues("x-gateway-cost-usd").Single());
+    }
+
+    [Fact]
+    public async Task Models_ListsAutoRoutesAndPinnableModels()
+    {
+        var json = JsonNode.Parse(await _gateway.Client.GetStringAsync("/v1/models"))!;
+
+        Assert.Equal("list", json["object"]!.GetValue<string>());
+        var ids = json["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).ToArray();
+        Assert.Equal(["auto", "frontier", "big-model", "small-model", "embed-model"], ids);
+        Assert.All(json["data"]!.AsArray(), m => Assert.Equal("model", m!["object"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Metrics_CountServedRequestsByRouteTeamAndSpend()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+            Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var metrics = await _gateway.Client.GetStringAsync("/metrics");
+        Assert.Contains("gateway_requests_total{route=\"frontier\",model=\"big-model\",team=\"research\",status=\"200\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("gateway_tokens_total{route=\"frontier\",model=\"big-model\",team=\"research\",direction=\"input\"} 1200", metrics, StringComparison.Ordinal);
+        Assert.Contains("gateway_spend_usd_total{route=\"frontier\",model=\"big-model\",team=\"research\"} 0.00575", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>Reads one SSE event (up to its blank line) without reading further.</summary>
+    internal static async Task<string> ReadEventAsync(Stream body)
+    {
+        var bytes = new List<byte>();
+        var one = new byte[1];
+        while (await body.ReadAsync(one) == 1)
+        {
+            bytes.Add(one[0]);
+            if (bytes.Count >= 2 && bytes[^1] == '\n' && bytes[^2] == '\n')
+            {
+                break;
+            }
+        }
+
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+}
