@@ -1,0 +1,86 @@
+using System.Text;
+using Gateway.OpenAi;
+using Gateway.Policies;
+using Gateway.Routing;
+
+namespace Gateway.Tests.Routing;
+
+public sealed class RouterTests
+{
+    private static readonly RoutingPolicy Policy = new PolicyLoader(new HostedOnly(), TimeProvider.System).Load("""
+        default_route: frontier
+        reference_route: frontier
+        routes:
+          frontier:
+            kind: hosted
+            upstream: openai
+            model: gpt-4o
+            price: { input_per_mtok: 2.5, output_per_mtok: 10 }
+            models:
+              gpt-4o-mini: { input_per_mtok: 0.15, output_per_mtok: 0.6 }
+              text-embedding-3-small: { input_per_mtok: 0.02, output_per_mtok: 0 }
+            fallbacks: [cheap]
+          cheap:
+            kind: hosted
+            upstream: openai
+            model: gpt-4o-mini
+            price: { input_per_mtok: 0.15, output_per_mtok: 0.6 }
+        """).Policy!;
+
+    private sealed class HostedOnly : IPolicyEnvironment
+    {
+        public IReadOnlySet<string>? TargetsFor(string kind) => kind == RouteKinds.Hosted ? new HashSet<string> { "openai" } : null;
+    }
+
+    private static RouteDecision Decide(string model, OpenAiOperation operation = OpenAiOperation.ChatCompletions)
+    {
+        var body = operation == OpenAiOperation.Embeddings
+            ? $$"""{"model":"{{model}}","input":"x"}"""
+            : $$"""{"model":"{{model}}","messages":[{"role":"user","content":"x"}]}""";
+        using var request = OpenAiRequest.Parse(operation, Encoding.UTF8.GetBytes(body));
+        return new Router().Decide(Policy, request, classification: null);
+    }
+
+    [Fact]
+    public void Auto_TakesTheDefaultRouteWithItsFallbacks()
+    {
+        var decision = Decide("auto");
+        Assert.Equal("frontier", decision.Route.Name);
+        Assert.Equal("gpt-4o", decision.TargetModel);
+        Assert.Equal(["cheap"], decision.Fallbacks.Select(r => r.Name));
+        Assert.Contains("default route 'frontier'", decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RouteName_PinsThatRoute()
+    {
+        var decision = Decide("cheap");
+        Assert.Equal("cheap", decision.Route.Name);
+        Assert.Equal("gpt-4o-mini", decision.TargetModel);
+        Assert.Empty(decision.Fallbacks);
+    }
+
+    [Fact]
+    public void ConcreteModel_PinsTheFirstRouteServingIt()
+    {
+        var decision = Decide("gpt-4o-mini");
+        Assert.Equal("frontier", decision.Route.Name);
+        Assert.Equal("gpt-4o-mini", decision.TargetModel);
+    }
+
+    [Fact]
+    public void UnknownModel_Is404()
+    {
+        var error = Assert.Throws<OpenAiException>(() => Decide("gpt-99"));
+        Assert.Equal(404, error.Status);
+        Assert.Equal("model_not_found", error.Code);
+    }
+
+    [Fact]
+    public void Embeddings_NeedAConcreteModel()
+    {
+        Assert.Equal("text-embedding-3-small", Decide("text-embedding-3-small", OpenAiOperation.Embeddings).TargetModel);
+        Assert.Equal(404, Assert.Throws<OpenAiException>(() => Decide("auto", OpenAiOperation.Embeddings)).Status);
+        Assert.Equal(404, Assert.Throws<OpenAiException>(() => Decide("frontier", OpenAiOperation.Embeddings)).Status);
+    }
+}
