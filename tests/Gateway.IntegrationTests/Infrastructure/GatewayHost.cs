@@ -49,7 +49,7 @@ public sealed class GatewayHost : IAsyncDisposable
         """;
 
     public static async Task<GatewayHost> StartAsync(string upstreamBaseUrl, string? policy = null,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null, bool clientKeys = true)
     {
         var policyDirectory = Directory.CreateTempSubdirectory("gateway-policy-").FullName;
         await File.WriteAllTextAsync(Path.Combine(policyDirectory, "routing.yaml"), policy ?? DefaultPolicy);
@@ -72,12 +72,16 @@ public sealed class GatewayHost : IAsyncDisposable
             ["Upstreams:fake:ApiKey"] = ProviderKey,
             ["Upstreams:fake:Timeout"] = "00:00:10",
             ["Auth:AdminKey"] = AdminKey,
-            ["Auth:Keys:0:Key"] = ClientKey,
-            ["Auth:Keys:0:Team"] = "research",
-            ["Auth:Keys:0:Name"] = "research-ci",
-            ["Auth:Keys:1:Key"] = OtherTeamKey,
-            ["Auth:Keys:1:Team"] = "support",
         };
+        if (clientKeys)
+        {
+            config["Auth:Keys:0:Key"] = ClientKey;
+            config["Auth:Keys:0:Team"] = "research";
+            config["Auth:Keys:0:Name"] = "research-ci";
+            config["Auth:Keys:1:Key"] = OtherTeamKey;
+            config["Auth:Keys:1:Team"] = "support";
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             config[key] = value;
