@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# HTTP-path benchmark: the gateway against a bare YARP forwarder (and the upstream called directly),
+# driven by wrk on loopback in the same run, interleaved, proxies pinned to one core.
+#
+#   bash bench/http/run.sh                 # defaults: DURATION=10 ROUNDS=2 CONNECTIONS="1 16"
+#   DURATION=5 ROUNDS=1 bash bench/http/run.sh
+#
+# Prints per arm: requests/s, p50/p99 latency, and CPU time the proxy process spent per request
+# (utime+stime from /proc before and after; steadier than latency on a shared machine), then the
+# gateway / bare-forwarder ratios. Needs: wrk (apt-get install wrk), the .NET SDK.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=bench/http
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+CONNECTIONS=${CONNECTIONS:-"1 16"}
+PROXY_CPU=${PROXY_CPU:-0}     # core for the proxies under test
+LOAD_CPU=${LOAD_CPU:-1}       # core for wrk and the upstream
+UP=5101 BARE=5102 GW=5103
+KEY=bench-client-key-0000000001
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+out=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
+trap cleanup EXIT
+
+dotnet build -c Release -v q -nologo src/Gateway/Gateway.csproj >/dev/null
+dotnet build -c Release -v q -nologo bench/Gateway.Bench.Servers/Gateway.Bench.Servers.csproj >/dev/null
+servers=bench/Gateway.Bench.Servers/bin/Release/net10.0/Gateway.Bench.Servers
+gateway=src/Gateway/bin/Release/net10.0/Gateway
+
+export DOTNET_TieredPGO=1
+taskset -c "$LOAD_CPU" "$servers" upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
+taskset -c "$PROXY_CPU" "$servers" bare-proxy --urls "http://127.0.0.1:$BARE" --upstream "http://127.0.0.1:$UP" & pids+=($!)
+bare_pid=$!
+Logging__LogLevel__Default=Warning \
+Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
+Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" \
+  taskset -c "$PROXY_CPU" "$gateway" --urls "http://127.0.0.1:$GW" & pids+=($!)
+gw_pid=$!
+
+for port in $UP $BARE $GW; do
+  for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" -X GET 2>/dev/null && break
+    # the upstream and bare proxy answer any path; the gateway answers /healthz
+    curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null | grep -qE '^[2-5]' && break; sleep 0.2; done
+done
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+to_us() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); print v+0} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s/,"",v); print v*1000000} else print v }'; }
+
+# run ARM BODY CONNS → appends "arm body conns rps p50us p99us cpu_us_per_req" to results
+run() {
+  local arm=$1 body=$2 conns=$3 port pid
+  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; esac
+  local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  BENCH_BODY="$here/$body.json" BENCH_KEY=$KEY taskset -c "$LOAD_CPU" \
+    wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$here/post.lua" "http://127.0.0.1:$port/v1/chat/completions" > "$out/wrk.txt"
+  local after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  local requests rps p50 p99 errors
+  requests=$(awk '/requests in/ {print $1}' "$out/wrk.txt")
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")
+  p50=$(to_us "$(awk '$1=="50%" {print $2}' "$out/wrk.txt")")
+  p99=$(to_us "$(awk '$1=="99%" {print $2}' "$out/wrk.txt")")
+  errors=$(awk '/Non-2xx/ {print $5}' "$out/wrk.txt"); errors=${errors:-0}
+  local cpu_us="-"
+  [ -n "$pid" ] && cpu_us=$(awk -v b="$before" -v a="$after" -v hz="$hz" -v n="$requests" 'BEGIN{printf "%.1f", (a-b)/hz*1e6/n}')
+  echo "$arm $body $conns $rps $p50 $p99 $cpu_us $errors" >> "$out/results"
+}
+
+# Warm up every arm (JIT, connection pools) before measuring.
+for arm in direct bare gateway; do DURATION=2 run "$arm" chat 4; DURATION=2 run "$arm" chat-stream 4; done
+: > "$out/results"
+
+for round in $(seq 1 "$ROUNDS"); do
+  for conns in $CONNECTIONS; do
+    for body in chat chat-stream; do
+      for arm in direct bare gateway; do run "$arm" "$body" "$conns"; done
+    done
+  done
+done
+
+echo
+echo "duration=${DURATION}s rounds=$ROUNDS proxies on cpu $PROXY_CPU, wrk+upstream on cpu $LOAD_CPU; medians over rounds"
+awk '
+{ k=$1" "$2" "$3; n[k]++; rps[k,n[k]]=$4; p50[k,n[k]]=$5; p99[k,n[k]]=$6; cpu[k,n[k]]=$7; err[k]+=$8; keys[k]=1 }
+function med(a, k, c,   i, j, t, v) { for (i=1;i<=c;i++) v[i]=a[k,i]; for (i=1;i<=c;i++) for (j=i+1;j<=c;j++) if (v[j]<v[i]) {t=v[i];v[i]=v[j];v[j]=t}; return (c%2)? v[(c+1)/2] : (v[c/2]+v[c/2+1])/2 }
+END {
+  printf "%-8s %-12s %5s %10s %9s %9s %12s %6s\n", "arm", "body", "conns", "req/s", "p50(us)", "p99(us)", "cpu_us/req", "non2xx"
+  for (k in keys) { split(k, f, " "); c=n[k]
+    R[k]=med(rps,k,c); P50[k]=med(p50,k,c); P99[k]=med(p99,k,c); C[k]=(cpu[k,1]=="-")?"-":med(cpu,k,c)
+    printf "%-8s %-12s %5s %10.0f %9.0f %9.0f %12s %6d\n", f[1], f[2], f[3], R[k], P50[k], P99[k], C[k], err[k] | "sort -k3n -k2 -k1" }
+  close("sort -k3n -k2 -k1")
+  print ""
+  printf "%-12s %5s %14s %14s %16s %16s\n", "body", "conns", "cpu gw/bare", "rps gw/bare", "added p50 gw/bare", "added p99 gw/bare"
+  for (k in keys) { split(k, f, " "); if (f[1] != "gateway") continue
+    b="bare "f[2]" "f[3]; d="direct "f[2]" "f[3]
+    addg50=P50[k]-P50[d]; addb50=P50[b]-P50[d]; addg99=P99[k]-P99[d]; addb99=P99[b]-P99[d]
+    printf "%-12s %5s %14.2f %14.2f %9.0f/%-6.0f %9.0f/%-6.0f\n", f[2], f[3], C[k]/C[b], R[k]/R[b], addg50, addb50, addg99, addb99 }
+}' "$out/results"
