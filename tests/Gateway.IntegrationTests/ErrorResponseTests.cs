@@ -7,25 +7,12 @@ using Gateway.IntegrationTests.Infrastructure;
 namespace Gateway.IntegrationTests;
 
 /// <summary>Every client-facing failure is an OpenAI-shaped JSON error with the right status.</summary>
-public sealed class ErrorResponseTests : IAsyncLifetime
+public sealed class ErrorResponseTests : GatewayWithUpstream
 {
-    private FakeOpenAiUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        _upstream = await FakeOpenAiUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, settings: new Dictionary<string, string?>
-        {
-            ["OpenAi:MaxRequestBodyBytes"] = "4096",
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+        ["OpenAi:MaxRequestBodyBytes"] = "4096",
+    };
 
     private static async Task<JsonNode> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string? code, string? param = null)
     {
@@ -41,7 +28,7 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     }
 
     private Task<HttpResponseMessage> PostChatAsync(string body, HttpClient? client = null) =>
-        (client ?? _gateway.Client).PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        (client ?? Gateway.Client).PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
 
     [Theory]
     [InlineData("{\"model\":\"auto\",\"messages\":[", "invalid_json", null)]
@@ -57,20 +44,20 @@ public sealed class ErrorResponseTests : IAsyncLifetime
         using var response = await PostChatAsync(body);
         var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, code, param);
         Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
-        Assert.Empty(_upstream.Received);
+        Assert.Empty(Upstream.Received);
     }
 
     [Fact]
     public async Task MissingPromptOnCompletions_Is400()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/completions", new StringContent("{\"model\":\"auto\"}"));
+        using var response = await Gateway.Client.PostAsync("/v1/completions", new StringContent("{\"model\":\"auto\"}"));
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, "missing_required_parameter", "prompt");
     }
 
     [Fact]
     public async Task MissingKey_Is401()
     {
-        using var anonymous = new HttpClient { BaseAddress = new Uri(_gateway.BaseUrl) };
+        using var anonymous = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
         using var response = await PostChatAsync("""{"messages":[{"role":"user","content":"x"}]}""", anonymous);
         var error = await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "missing_api_key");
         Assert.Equal("authentication_error", error["type"]!.GetValue<string>());
@@ -79,7 +66,7 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     [Fact]
     public async Task WrongKey_Is401AndNeverEchoesTheKey()
     {
-        using var client = new HttpClient { BaseAddress = new Uri(_gateway.BaseUrl) };
+        using var client = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
         client.DefaultRequestHeaders.Authorization = new("Bearer", "sk-not-a-real-key-123456");
         using var response = await PostChatAsync("""{"messages":[{"role":"user","content":"x"}]}""", client);
         var error = await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_api_key");
@@ -89,7 +76,7 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     [Fact]
     public async Task ModelsEndpoint_RequiresAKey()
     {
-        using var anonymous = new HttpClient { BaseAddress = new Uri(_gateway.BaseUrl) };
+        using var anonymous = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
         using var response = await anonymous.GetAsync("/v1/models");
         await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "missing_api_key");
     }
@@ -99,13 +86,13 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     {
         using var response = await PostChatAsync("""{"model":"gpt-nonexistent","messages":[{"role":"user","content":"x"}]}""");
         await AssertErrorAsync(response, HttpStatusCode.NotFound, "model_not_found", "model");
-        Assert.Empty(_upstream.Received);
+        Assert.Empty(Upstream.Received);
     }
 
     [Fact]
     public async Task AutoModelOnEmbeddings_Is404()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/embeddings", new StringContent("""{"model":"auto","input":"x"}"""));
+        using var response = await Gateway.Client.PostAsync("/v1/embeddings", new StringContent("""{"model":"auto","input":"x"}"""));
         await AssertErrorAsync(response, HttpStatusCode.NotFound, "model_not_found", "model");
     }
 
@@ -124,26 +111,26 @@ public sealed class ErrorResponseTests : IAsyncLifetime
         using var content = new StreamContent(new MemoryStream(bytes));
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content };
         request.Headers.TransferEncodingChunked = true;
-        using var response = await _gateway.Client.SendAsync(request);
+        using var response = await Gateway.Client.SendAsync(request);
         await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge, "request_too_large");
     }
 
     [Fact]
     public async Task UnknownUrl_Is404_AndWrongMethod_Is405()
     {
-        using var unknown = await _gateway.Client.PostAsync("/v1/assistants", new StringContent("{}"));
+        using var unknown = await Gateway.Client.PostAsync("/v1/assistants", new StringContent("{}"));
         await AssertErrorAsync(unknown, HttpStatusCode.NotFound, "unknown_url");
-        using var wrongMethod = await _gateway.Client.GetAsync("/v1/chat/completions");
+        using var wrongMethod = await Gateway.Client.GetAsync("/v1/chat/completions");
         await AssertErrorAsync(wrongMethod, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
     }
 
     [Fact]
     public async Task Admin_RequiresTheAdminKey()
     {
-        using var withClientKey = await _gateway.Client.GetAsync("/admin/status");
+        using var withClientKey = await Gateway.Client.GetAsync("/admin/status");
         await AssertErrorAsync(withClientKey, HttpStatusCode.Unauthorized, "invalid_api_key");
 
-        using var admin = new HttpClient { BaseAddress = new Uri(_gateway.BaseUrl) };
+        using var admin = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
         admin.DefaultRequestHeaders.Authorization = new("Bearer", GatewayHost.AdminKey);
         using var response = await admin.GetAsync("/admin/status");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -156,7 +143,7 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     [Fact]
     public async Task UpstreamHandlerThrows_ClientSees500FromUpstreamNotAStackTrace()
     {
-        _upstream.Handler = (_, _) => throw new InvalidOperationException("boom in upstream");
+        Upstream.Handler = (_, _) => throw new InvalidOperationException("boom in upstream");
         using var response = await PostChatAsync("""{"messages":[{"role":"user","content":"x"}]}""");
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.DoesNotContain("boom", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);

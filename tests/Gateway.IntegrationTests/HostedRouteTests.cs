@@ -7,23 +7,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace Gateway.IntegrationTests;
 
-public sealed class HostedRouteTests : IAsyncLifetime
+public sealed class HostedRouteTests : GatewayWithUpstream
 {
-    private FakeOpenAiUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     [Fact]
@@ -34,10 +19,10 @@ public sealed class HostedRouteTests : IAsyncLifetime
              "response_format":{"type":"json_object"},"tools":[{"type":"function","function":{"name":"add","parameters":{"type":"object"}}}],
              "x_vendor_extension":{"keep":[1,2,3]},"temperature":0.2}
             """;
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json(request));
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions", Json(request));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var sent = _upstream.LastRequest;
+        var sent = Upstream.LastRequest;
         Assert.Equal("/v1/chat/completions", sent.Path);
         Assert.Equal($"Bearer {GatewayHost.ProviderKey}", sent.Headers["Authorization"]);
         Assert.DoesNotContain(GatewayHost.ClientKey, string.Join("\n", sent.Headers.Values));
@@ -53,7 +38,7 @@ public sealed class HostedRouteTests : IAsyncLifetime
     [Fact]
     public async Task ChatCompletion_ReturnsUpstreamBytesWithGatewayHeadersAndCost()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions",
             Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""));
 
         Assert.Equal(FakeOpenAiUpstream.ChatBody("big-model"), await response.Content.ReadAsStringAsync());
@@ -69,11 +54,11 @@ public sealed class HostedRouteTests : IAsyncLifetime
     [Fact]
     public async Task ChatCompletion_PinnedConcreteModel_IsSentAsIsAndPricedAtItsOwnRate()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions",
             Json("""{"model":"small-model","messages":[{"role":"user","content":"hi"}]}"""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("small-model", _upstream.LastRequest.Json["model"]!.GetValue<string>());
+        Assert.Equal("small-model", Upstream.LastRequest.Json["model"]!.GetValue<string>());
         // 1200 input × $0.15 + 300 output × $0.60 per million (no cached price: cached at the input rate).
         Assert.Equal("0.00036", response.Headers.GetValues("x-gateway-cost-usd").Single());
     }
@@ -81,11 +66,11 @@ public sealed class HostedRouteTests : IAsyncLifetime
     [Fact]
     public async Task Stream_WithoutClientUsage_AsksUpstreamForUsageAndHidesTheUsageChunk()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions",
             Json("""{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
 
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        var streamOptions = _upstream.LastRequest.Json["stream_options"]!;
+        var streamOptions = Upstream.LastRequest.Json["stream_options"]!;
         Assert.True(streamOptions["include_usage"]!.GetValue<bool>());
 
         var upstreamEvents = FakeOpenAiUpstream.StreamEvents("big-model", includeUsage: true);
@@ -97,7 +82,7 @@ public sealed class HostedRouteTests : IAsyncLifetime
     [Fact]
     public async Task Stream_WithClientUsage_IsByteForByteTheUpstreamStream()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions",
             Json("""{"model":"auto","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"""));
 
         var expected = string.Concat(FakeOpenAiUpstream.StreamEvents("big-model", includeUsage: true));
@@ -108,7 +93,7 @@ public sealed class HostedRouteTests : IAsyncLifetime
     public async Task Stream_FirstChunkReachesClientBeforeUpstreamFinishes()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _upstream.Handler = async (context, _) =>
+        Upstream.Handler = async (context, _) =>
         {
             var events = FakeOpenAiUpstream.StreamEvents("big-model", includeUsage: true);
             context.Response.ContentType = "text/event-stream";
@@ -125,7 +110,7 @@ public sealed class HostedRouteTests : IAsyncLifetime
         {
             Content = Json("""{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}"""),
         };
-        using var response = await _gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         await using var body = await response.Content.ReadAsStreamAsync();
         var first = await ReadEventAsync(body).WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -140,7 +125,7 @@ public sealed class HostedRouteTests : IAsyncLifetime
     public async Task ClientDisconnect_CancelsTheUpstreamRequest()
     {
         var upstreamCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _upstream.Handler = async (context, _) =>
+        Upstream.Handler = async (context, _) =>
         {
             context.Response.ContentType = "text/event-stream";
             await context.Response.WriteAsync(FakeOpenAiUpstream.StreamEvents("big-model", true)[0]);
@@ -161,7 +146,7 @@ public sealed class HostedRouteTests : IAsyncLifetime
             {
                 Content = Json("""{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}"""),
             };
-            using var response = await _gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+            using var response = await Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
             await using var body = await response.Content.ReadAsStreamAsync(cancel.Token);
             await ReadEventAsync(body);
             cancel.Cancel();
@@ -176,13 +161,13 @@ public sealed class HostedRouteTests : IAsyncLifetime
     public async Task UpstreamErrorStatus_ReachesClientWithItsBody(int status, string code)
     {
         var body = $$$"""{"error":{"message":"upstream says no","type":"requests","param":null,"code":"{{{code}}}"}}""";
-        _upstream.Handler = async (context, _) =>
+        Upstream.Handler = async (context, _) =>
         {
             context.Response.Headers["retry-after"] = "7";
             await FakeOpenAiUpstream.WriteJsonAsync(context, body, status);
         };
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions",
             Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""));
 
         Assert.Equal(status, (int)response.StatusCode);
@@ -194,23 +179,23 @@ public sealed class HostedRouteTests : IAsyncLifetime
     [Fact]
     public async Task Completions_AreForwardedWithModelRewritten()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/completions",
+        using var response = await Gateway.Client.PostAsync("/v1/completions",
             Json("""{"model":"frontier","prompt":"Say hi","max_tokens":5}"""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("/v1/completions", _upstream.LastRequest.Path);
-        Assert.Equal("big-model", _upstream.LastRequest.Json["model"]!.GetValue<string>());
+        Assert.Equal("/v1/completions", Upstream.LastRequest.Path);
+        Assert.Equal("big-model", Upstream.LastRequest.Json["model"]!.GetValue<string>());
         Assert.Equal(FakeOpenAiUpstream.CompletionBody("big-model"), await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
     public async Task Embeddings_AreForwardedForAPinnedModel()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/embeddings",
+        using var response = await Gateway.Client.PostAsync("/v1/embeddings",
             Json("""{"model":"embed-model","input":["a","b"]}"""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("/v1/embeddings", _upstream.LastRequest.Path);
+        Assert.Equal("/v1/embeddings", Upstream.LastRequest.Path);
         Assert.Equal(FakeOpenAiUpstream.EmbeddingsBody("embed-model"), await response.Content.ReadAsStringAsync());
         // 8 prompt tokens × $0.02 per million.
         Assert.Equal("0.00000016", response.Headers.GetValues("x-gateway-cost-usd").Single());
@@ -219,7 +204,7 @@ public sealed class HostedRouteTests : IAsyncLifetime
     [Fact]
     public async Task Models_ListsAutoRoutesAndPinnableModels()
     {
-        var json = JsonNode.Parse(await _gateway.Client.GetStringAsync("/v1/models"))!;
+        var json = JsonNode.Parse(await Gateway.Client.GetStringAsync("/v1/models"))!;
 
         Assert.Equal("list", json["object"]!.GetValue<string>());
         var ids = json["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).ToArray();
@@ -230,11 +215,11 @@ public sealed class HostedRouteTests : IAsyncLifetime
     [Fact]
     public async Task Metrics_CountServedRequestsByRouteTeamAndSpend()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions",
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions",
             Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
-        var metrics = await _gateway.Client.GetStringAsync("/metrics");
+        var metrics = await Gateway.Client.GetStringAsync("/metrics");
         Assert.Contains("gateway_requests_total{route=\"frontier\",model=\"big-model\",team=\"research\",status=\"200\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("gateway_tokens_total{route=\"frontier\",model=\"big-model\",team=\"research\",direction=\"input\"} 1200", metrics, StringComparison.Ordinal);
         Assert.Contains("gateway_spend_usd_total{route=\"frontier\",model=\"big-model\",team=\"research\"} 0.00575", metrics, StringComparison.Ordinal);

@@ -8,25 +8,10 @@ using OpenAI.Embeddings;
 namespace Gateway.IntegrationTests;
 
 /// <summary>The official OpenAI .NET SDK, pointed at the gateway, works as it does against OpenAI.</summary>
-public sealed class OpenAiSdkTests : IAsyncLifetime
+public sealed class OpenAiSdkTests : GatewayWithUpstream
 {
-    private FakeOpenAiUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     private OpenAIClient Client(string key = GatewayHost.ClientKey) =>
-        new(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(_gateway.BaseUrl + "/v1") });
+        new(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(Gateway.BaseUrl + "/v1") });
 
     [Fact]
     public async Task CompleteChat_ReturnsTheUpstreamAnswerAndUsage()
@@ -41,7 +26,7 @@ public sealed class OpenAiSdkTests : IAsyncLifetime
         Assert.Equal(1200, completion.Usage.InputTokenCount);
         Assert.Equal(300, completion.Usage.OutputTokenCount);
         Assert.Equal("big-model", completion.Model);
-        Assert.Equal("big-model", _upstream.LastRequest.Json["model"]!.GetValue<string>());
+        Assert.Equal("big-model", Upstream.LastRequest.Json["model"]!.GetValue<string>());
     }
 
     [Fact]
