@@ -1,6 +1,8 @@
 using Gateway.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings ship next to the binary, so the gateway starts the same from any working directory;
+// relative paths such as Policies:Path still resolve against the working directory first.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddGateway();
 
 var app = builder.Build();

@@ -17,7 +17,7 @@ public static class AuthEndpointFilters
             var token = BearerToken.Read(http.Request);
             if (token.IsEmpty)
             {
-                throw OpenAiErrors.MissingKey();
+                throw OpenAiErrors.MissingKey(store.Count > 0);
             }
 
             var identity = store.Find(token) ?? throw OpenAiErrors.InvalidKey(store.Count > 0);

@@ -48,15 +48,18 @@ public static class OpenAiErrors
     public static OpenAiException InvalidParameter(string param, string message) => new(400,
         message, InvalidRequest, "invalid_parameter", param);
 
-    public static OpenAiException MissingKey() => new(401,
-        "You didn't provide an API key. Send your gateway client key as 'Authorization: Bearer <key>'.",
+    private const string NoKeysYet = " This gateway has no client keys yet: configure one under Auth:Keys "
+                                     + "(for example Auth__Keys__0__Key=<secret> and Auth__Keys__0__Team=<team>).";
+
+    public static OpenAiException MissingKey(bool anyKeysConfigured = true) => new(401,
+        "You didn't provide an API key. Send your gateway client key as 'Authorization: Bearer <key>'."
+        + (anyKeysConfigured ? "" : NoKeysYet),
         Authentication, "missing_api_key");
 
     public static OpenAiException InvalidKey(bool anyKeysConfigured) => new(401,
         anyKeysConfigured
             ? "Incorrect API key provided. Use a client key issued by this gateway's administrator."
-            : "Incorrect API key provided. This gateway has no client keys yet: configure one under Auth:Keys "
-              + "(for example Auth__Keys__0__Key=<secret> and Auth__Keys__0__Team=<team>).",
+            : "Incorrect API key provided." + NoKeysYet,
         Authentication, "invalid_api_key");
 
     public static OpenAiException AdminDisabled() => new(401,
