@@ -1,4 +1,4 @@
-using Gateway.OpenAi;
+using System.Text.Json;
 
 namespace Gateway.Classification;
 
@@ -8,13 +8,19 @@ namespace Gateway.Classification;
 /// </summary>
 public interface IPromptClassifier
 {
-    PromptClassification Classify(OpenAiRequest request);
+    /// <summary>
+    /// Classifies the conversation of a chat request (<c>messages</c>) or a completion request
+    /// (<c>prompt</c>). Never throws for odd content: empty, multimodal or missing text classifies too.
+    /// </summary>
+    PromptClassification Classify(JsonElement request);
 }
 
 /// <summary>The classifier's verdict on one prompt.</summary>
 /// <param name="Category">One of the model's categories (chat, coding, math, reasoning, knowledge, extraction, writing).</param>
 /// <param name="Scores">Probability per category.</param>
 /// <param name="NeedsStrong">Probability that a small model fails where a frontier model succeeds.</param>
+/// <param name="Confidence">The winning category's probability.</param>
+/// <param name="ModelVersion">The classifier model that produced this verdict.</param>
 public sealed record PromptClassification(
     string Category,
     IReadOnlyDictionary<string, float> Scores,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gateway.Admin;
 using Gateway.Auth;
+using Gateway.Classification;
 using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Routing;
@@ -32,6 +33,7 @@ public static class GatewayHostingExtensions
         services.AddOptions<OpenAiOptions>().BindConfiguration(OpenAiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddGatewayAuth();
         services.AddGatewayTargets();
+        services.AddGatewayClassification();
         services.AddGatewayPolicies();
         services.AddGatewaySpend();
         services.AddSingleton<Router>();

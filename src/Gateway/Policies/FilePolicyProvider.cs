@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -43,24 +44,8 @@ public sealed class FilePolicyProvider(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    internal static string ResolveFile(string folder, string contentRoot)
-    {
-        if (Path.IsPathRooted(folder))
-        {
-            return Path.Combine(folder, PolicyOptions.RoutingFileName);
-        }
-
-        foreach (var root in new[] { Directory.GetCurrentDirectory(), contentRoot, AppContext.BaseDirectory })
-        {
-            var candidate = Path.Combine(root, folder, PolicyOptions.RoutingFileName);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return Path.GetFullPath(Path.Combine(folder, PolicyOptions.RoutingFileName));
-    }
+    internal static string ResolveFile(string folder, string contentRoot) =>
+        AppFiles.Resolve(Path.Combine(folder, PolicyOptions.RoutingFileName), contentRoot);
 }
 
 /// <summary>A policy that cannot be used; its message lists every error.</summary>

@@ -37,7 +37,7 @@ public sealed class RequestPipeline(
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
-            var classification = operation.IsGenerative() ? classifier?.Classify(request) : null;
+            var classification = operation.IsGenerative() ? classifier?.Classify(request.Root) : null;
             var decision = router.Decide(policy, request, classification);
 
             var result = await executor.ExecuteAsync(http, request, decision,
@@ -54,6 +54,7 @@ public sealed class RequestPipeline(
                 Route = result.Route.Name,
                 Model = result.Model,
                 Category = classification?.Category,
+                NeedsStrong = classification?.NeedsStrong,
                 Status = result.Outcome.Status,
                 Usage = usage,
                 CostUsd = usage is null ? 0 : Pricing.Cost(result.Route.PriceFor(result.Model), usage),

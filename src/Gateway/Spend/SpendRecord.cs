@@ -10,6 +10,7 @@ public sealed record SpendRecord
     public required string Route { get; init; }
     public required string Model { get; init; }
     public string? Category { get; init; }
+    public float? NeedsStrong { get; init; }
     public required int Status { get; init; }
     public Usage? Usage { get; init; }
     public decimal CostUsd { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gateway.Classification;
 using Gateway.Spend;
 using Prometheus;
 
@@ -21,6 +22,10 @@ public sealed class GatewayMetrics
         public const string TimeToFirstByte = "gateway_time_to_first_byte_seconds";
         public const string UpstreamErrors = "gateway_upstream_errors_total";
         public const string Fallbacks = "gateway_fallbacks_total";
+        public const string Classifications = "gateway_classifications_total";
+        public const string NeedsStrong = "gateway_classifier_needs_strong";
+        public const string ClassifierReloads = "gateway_classifier_reloads_total";
+        public const string ClassifierInfo = "gateway_classifier_model_info";
     }
 
     public static class Labels
@@ -34,6 +39,9 @@ public sealed class GatewayMetrics
         public const string Reason = "reason";
         public const string From = "from_route";
         public const string To = "to_route";
+        public const string Category = "category";
+        public const string Result = "result";
+        public const string Version = "version";
     }
 
     private static readonly double[] LatencyBuckets =
@@ -47,6 +55,10 @@ public sealed class GatewayMetrics
     private readonly Histogram _ttfb;
     private readonly Counter _upstreamErrors;
     private readonly Counter _fallbacks;
+    private readonly Counter _classifications;
+    private readonly Histogram _needsStrong;
+    private readonly Counter _classifierReloads;
+    private readonly Gauge _classifierInfo;
 
     public GatewayMetrics()
     {
@@ -70,6 +82,14 @@ public sealed class GatewayMetrics
             Labels.Upstream, Labels.Reason);
         _fallbacks = factory.CreateCounter(Names.Fallbacks, "Requests moved from one route to its fallback.",
             Labels.From, Labels.To);
+        _classifications = factory.CreateCounter(Names.Classifications, "Prompts classified, by predicted category.",
+            Labels.Category);
+        _needsStrong = factory.CreateHistogram(Names.NeedsStrong, "The classifier's needs_strong probability per prompt.",
+            new HistogramConfiguration { Buckets = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] });
+        _classifierReloads = factory.CreateCounter(Names.ClassifierReloads, "Classifier model reloads after the file changed; result is ok or failed.",
+            Labels.Result);
+        _classifierInfo = factory.CreateGauge(Names.ClassifierInfo, "1 for the classifier model version serving now.",
+            Labels.Version);
     }
 
     public CollectorRegistry Registry { get; }
@@ -99,4 +119,23 @@ public sealed class GatewayMetrics
     public void UpstreamError(string upstream, string reason) => _upstreamErrors.WithLabels(upstream, reason).Inc();
 
     public void Fallback(string fromRoute, string toRoute) => _fallbacks.WithLabels(fromRoute, toRoute).Inc();
+
+    /// <summary>Category labels come from the model's fixed label list, never from the prompt.</summary>
+    public void Classified(PromptClassification classification)
+    {
+        _classifications.WithLabels(classification.Category).Inc();
+        _needsStrong.Observe(classification.NeedsStrong);
+    }
+
+    public void ClassifierReload(bool succeeded) => _classifierReloads.WithLabels(succeeded ? "ok" : "failed").Inc();
+
+    public void ClassifierLoaded(string version)
+    {
+        foreach (var labels in _classifierInfo.GetAllLabelValues())
+        {
+            _classifierInfo.RemoveLabelled(labels);
+        }
+
+        _classifierInfo.WithLabels(version).Set(1);
+    }
 }

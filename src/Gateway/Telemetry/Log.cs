@@ -29,6 +29,15 @@ internal static partial class Log
     [LoggerMessage(1100, LogLevel.Information, "Loaded routing policy {Path} version {Version} with {RouteCount} route(s)")]
     public static partial void PolicyLoaded(ILogger logger, string path, string version, int routeCount);
 
+    [LoggerMessage(1200, LogLevel.Information, "Loaded classifier {Path} version {Version} with categories {Labels}")]
+    public static partial void ClassifierLoaded(ILogger logger, string path, string version, string labels);
+
+    [LoggerMessage(1201, LogLevel.Information, "Classifier {Path} changed: version {Previous} replaced by {Version}")]
+    public static partial void ClassifierReloaded(ILogger logger, string path, string previous, string version);
+
+    [LoggerMessage(1202, LogLevel.Error, "Classifier {Path} changed but cannot be used, version {Current} keeps serving: {Reason}")]
+    public static partial void ClassifierReloadFailed(ILogger logger, string path, string reason, string current);
+
     [LoggerMessage(2000, LogLevel.Warning, "Upstream {Upstream} failed: {Error} ({ExceptionType}: {ExceptionMessage})")]
     public static partial void UpstreamFailed(ILogger logger, string upstream, ForwarderError error, string? exceptionType, string? exceptionMessage);
 

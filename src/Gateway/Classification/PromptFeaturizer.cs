@@ -1,0 +1,175 @@
+namespace Gateway.Classification;
+
+/// <summary>
+/// Turns a <see cref="PromptText"/> into a sparse feature vector: hashed character trigrams and
+/// word uni/bigrams of the last user turn, hashed words of the context, and a few structural
+/// signals (length, turns, code fences, digits, script). The training CLI and the gateway run this
+/// same code, so a model can only be served by the featurizer it was trained with; the model's
+/// metadata names it (<see cref="Name"/>, <see cref="Buckets"/>) and the loader checks both.
+/// </summary>
+/// <remarks>
+/// Duplicated indices are not merged: the ONNX graph sums gathered rows, so repeats add up exactly
+/// as counts would. Each family's values are scaled by 1/sqrt(its feature count) so a long prompt
+/// does not drown the structural features. Allocation-free; writes into caller buffers.
+/// </remarks>
+internal static class PromptFeaturizer
+{
+    public const string Name = "hashed-ngrams-v1";
+    public const int Buckets = 1 << 16;
+
+    /// <summary>Upper bound of features for any input <see cref="PromptText"/> can hold.</summary>
+    public const int MaxFeatures =
+        3 * (PromptText.HeadChars + PromptText.TailChars + 2) // trigrams (1 per char), words + bigrams + symbols (≤ 2 per char)
+        + (PromptText.MaxContextTurns + 1) * (PromptText.MaxContextChars + 2) // context words and symbols (≤ 1 per char)
+        + 16; // structure
+
+    private const float ContextWeight = 0.5f;
+
+    private const uint TrigramSeed = 0x9E3779B1;
+    private const uint WordSeed = 0x85EBCA77;
+    private const uint BigramSeed = 0xC2B2AE3D;
+    private const uint ContextSeed = 0x27D4EB2F;
+    private const uint StructureSeed = 0x165667B1;
+
+    public static int Featurize(PromptText text, Span<long> indices, Span<float> values)
+    {
+        var n = 0;
+        var user = text.LastUser;
+
+        var start = n;
+        n = Trigrams(user, indices, n);
+        Scale(values, start, n, 1f);
+
+        start = n;
+        n = Words(user, indices, n, WordSeed, bigrams: true);
+        Scale(values, start, n, 1f);
+
+        start = n;
+        for (var i = 0; i < text.ContextCount; i++)
+        {
+            n = Words(text.Context(i), indices, n, ContextSeed, bigrams: false);
+        }
+
+        Scale(values, start, n, ContextWeight);
+
+        start = n;
+        n = Structure(text, indices, n);
+        values[start..n].Fill(1f);
+        return n;
+    }
+
+    private static void Scale(Span<float> values, int start, int end, float weight)
+    {
+        if (end > start)
+        {
+            values[start..end].Fill(weight / MathF.Sqrt(end - start));
+        }
+    }
+
+    /// <summary>Lower-cases, maps digits to 0 (numbers generalise by shape) and folds whitespace to a space.</summary>
+    private static char Normalize(char c) =>
+        char.IsWhiteSpace(c) ? ' ' : char.IsAsciiDigit(c) ? '0' : char.ToLowerInvariant(c);
+
+    private static int Trigrams(ReadOnlySpan<char> text, Span<long> indices, int n)
+    {
+        char a = ' ', b = ' ';
+        foreach (var raw in text)
+        {
+            var c = Normalize(raw);
+            if (c == ' ' && b == ' ')
+            {
+                continue;
+            }
+
+            indices[n++] = Bucket(Mix(Mix(Mix(TrigramSeed, a), b), c));
+            a = b;
+            b = c;
+        }
+
+        if (b != ' ')
+        {
+            indices[n++] = Bucket(Mix(Mix(Mix(TrigramSeed, a), b), ' '));
+        }
+
+        return n;
+    }
+
+    private static int Words(ReadOnlySpan<char> text, Span<long> indices, int n, uint seed, bool bigrams)
+    {
+        var hash = seed;
+        var inWord = false;
+        var previous = 0u;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            var c = i < text.Length ? Normalize(text[i]) : ' ';
+            if (char.IsLetterOrDigit(c))
+            {
+                hash = Mix(hash, c);
+                inWord = true;
+                continue;
+            }
+
+            if (inWord)
+            {
+                indices[n++] = Bucket(hash);
+                if (bigrams && previous != 0)
+                {
+                    indices[n++] = Bucket(Mix(Mix(BigramSeed, previous), hash));
+                }
+
+                previous = hash;
+                hash = seed;
+                inWord = false;
+            }
+
+            // Symbols are words of their own: `{`, `=`, `$`, `?` say a lot about code, maths and questions.
+            if (c != ' ' && !char.IsLetterOrDigit(c))
+            {
+                indices[n++] = Bucket(Mix(seed, c));
+            }
+        }
+
+        return n;
+    }
+
+    private static int Structure(PromptText text, Span<long> indices, int n)
+    {
+        var user = text.LastUser;
+        int digits = 0, nonAscii = 0, newlines = 0;
+        foreach (var c in user)
+        {
+            digits += char.IsAsciiDigit(c) ? 1 : 0;
+            nonAscii += c > 127 && char.IsLetter(c) ? 1 : 0;
+            newlines += c == '\n' ? 1 : 0;
+        }
+
+        var length = text.LastUserOriginalLength;
+        indices[n++] = Signal(0, 0); // bias: every prompt has at least one feature
+        indices[n++] = Signal(1, Math.Min(14, 32 - int.LeadingZeroCount(length)));
+        indices[n++] = Signal(2, text.Turns switch { <= 1 => 0, 2 => 1, <= 4 => 2, _ => 3 });
+        indices[n++] = Signal(3, text.HasSystem ? 1 : 0);
+        indices[n++] = Signal(4, user.Contains("```", StringComparison.Ordinal) ? 1 : 0);
+        indices[n++] = Signal(5, Ratio(digits, user.Length) switch { 0 => 0, < 0.05f => 1, < 0.15f => 2, _ => 3 });
+        indices[n++] = Signal(6, Ratio(nonAscii, user.Length) switch { 0 => 0, < 0.3f => 1, _ => 2 });
+        indices[n++] = Signal(7, newlines switch { 0 => 0, <= 3 => 1, <= 10 => 2, _ => 3 });
+        indices[n++] = Signal(8, user.TrimEnd().EndsWith('?') ? 1 : 0);
+        return n;
+    }
+
+    private static float Ratio(int part, int whole) => whole == 0 ? 0 : (float)part / whole;
+
+    private static long Signal(uint signal, int value) => Bucket(Mix(Mix(StructureSeed, signal), (uint)value));
+
+    // FNV-1a step per character; the finaliser (murmur3 fmix32) spreads the bits before masking.
+    private static uint Mix(uint hash, uint value) => (hash ^ value) * 16777619u;
+
+    private static long Bucket(uint hash)
+    {
+        hash ^= hash >> 16;
+        hash *= 0x85EBCA6B;
+        hash ^= hash >> 13;
+        hash *= 0xC2B2AE35;
+        hash ^= hash >> 16;
+        return hash & (Buckets - 1);
+    }
+}
