@@ -1,4 +1,5 @@
 using Gateway.Auth;
+using Gateway.Classification;
 using Gateway.Policies;
 using Gateway.Targets.Hosted;
 
@@ -10,16 +11,18 @@ public static class AdminEndpoints
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder endpoints)
     {
         var admin = endpoints.MapGroup("/admin").RequireAdminKey();
-        admin.MapGet("/status", (IPolicyProvider policies, UpstreamRegistry upstreams, ClientKeyStore keys) =>
+        admin.MapGet("/status", (IPolicyProvider policies, OnnxPromptClassifier classifier, UpstreamRegistry upstreams, ClientKeyStore keys) =>
         {
             var policy = policies.Current;
             return TypedResults.Ok(new AdminStatus(
                 policy.Version,
+                classifier.ModelVersion ?? "not loaded",
                 policy.DefaultRoute.Name,
                 policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks)).ToArray(),
                 upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.ApiKey is not null)).ToArray(),
                 keys.Count));
         });
+        admin.MapClassify();
         return endpoints;
     }
 }
@@ -27,6 +30,7 @@ public static class AdminEndpoints
 /// <summary>What the gateway is running with; never includes a key.</summary>
 public sealed record AdminStatus(
     string PolicyVersion,
+    string ClassifierVersion,
     string DefaultRoute,
     IReadOnlyList<AdminRouteStatus> Routes,
     IReadOnlyList<AdminUpstreamStatus> Upstreams,

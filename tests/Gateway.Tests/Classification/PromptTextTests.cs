@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Gateway.Classification;
+
+namespace Gateway.Tests.Classification;
+
+public sealed class PromptTextTests
+{
+    private static PromptText Load(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var text = new PromptText();
+        text.Load(document.RootElement);
+        return text;
+    }
+
+    [Fact]
+    public void Load_MultiTurn_ReadsLastUserTurnAndKeepsRecentHistoryAsContext()
+    {
+        var text = Load("""
+            {"messages":[
+              {"role":"system","content":"You are terse."},
+              {"role":"user","content":"first question"},
+              {"role":"assistant","content":"first answer"},
+              {"role":"user","content":"second question"},
+              {"role":"assistant","content":"second answer"},
+              {"role":"user","content":"the last one"}]}
+            """);
+
+        Assert.Equal("the last one", text.LastUser.ToString());
+        Assert.Equal(6, text.Turns);
+        Assert.True(text.HasSystem);
+        Assert.Equal(3, text.ContextCount);
+        Assert.Equal("You are terse.", text.Context(0).ToString());
+        Assert.Equal("second question", text.Context(1).ToString());
+        Assert.Equal("second answer", text.Context(2).ToString());
+    }
+
+    [Fact]
+    public void Load_ContentParts_JoinsTextPartsAndSkipsImages()
+    {
+        var text = Load("""
+            {"messages":[{"role":"user","content":[
+              {"type":"text","text":"describe"},
+              {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},
+              {"type":"text","text":"this picture"}]}]}
+            """);
+
+        Assert.Equal("describe\nthis picture", text.LastUser.ToString());
+    }
+
+    [Fact]
+    public void Load_EscapedAndNonAsciiText_IsUnescaped()
+    {
+        var text = Load("""{"messages":[{"role":"user","content":"caf\u00e9 \"quoted\"\n日本語 🙂"}]}""");
+
+        Assert.Equal("café \"quoted\"\n日本語 🙂", text.LastUser.ToString());
+    }
+
+    [Fact]
+    public void Load_VeryLongPrompt_KeepsHeadAndTailDeterministically()
+    {
+        var prompt = new string('a', 10_000) + "TAIL";
+        var text = Load(JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "HEAD" + prompt } } }));
+
+        Assert.Equal(PromptText.HeadChars + 1 + PromptText.TailChars, text.LastUser.Length);
+        Assert.StartsWith("HEAD", text.LastUser.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("TAIL", text.LastUser.ToString(), StringComparison.Ordinal);
+        Assert.Equal(10_008, text.LastUserOriginalLength);
+    }
+
+    [Theory]
+    [InlineData("""{"prompt":"complete this"}""", "complete this")]
+    [InlineData("""{"prompt":["first prompt","second"]}""", "first prompt")]
+    [InlineData("""{"messages":[]}""", "")]
+    [InlineData("""{"messages":[{"role":"assistant","content":"only the assistant"}]}""", "")]
+    [InlineData("""{"messages":[{"role":"user","content":null}]}""", "")]
+    [InlineData("""{"messages":[{"role":"user"}]}""", "")]
+    [InlineData("""{"messages":[42, "x", {"role":"user","content":""}]}""", "")]
+    [InlineData("""{"model":"auto"}""", "")]
+    [InlineData("""[1,2,3]""", "")]
+    public void Load_AnyShape_NeverThrows(string json, string expectedLastUser)
+    {
+        Assert.Equal(expectedLastUser, Load(json).LastUser.ToString());
+    }
+
+    [Fact]
+    public void Load_Reused_ForgetsThePreviousConversation()
+    {
+        var text = new PromptText();
+        using (var first = JsonDocument.Parse("""{"messages":[{"role":"system","content":"sys"},{"role":"user","content":"one"}]}"""))
+        {
+            text.Load(first.RootElement);
+        }
+
+        using var second = JsonDocument.Parse("""{"prompt":"two"}""");
+        text.Load(second.RootElement);
+
+        Assert.Equal("two", text.LastUser.ToString());
+        Assert.False(text.HasSystem);
+        Assert.Equal(0, text.ContextCount);
+    }
+}
