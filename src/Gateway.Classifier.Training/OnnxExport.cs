@@ -8,8 +8,8 @@ using Google.Protobuf;
 namespace Gateway.Classifier.Training;
 
 /// <summary>
-/// Writes the trained weights as an ONNX model of core operators only (Gather, MatMul, Add, Relu,
-/// Softmax, Sigmoid; opset 13), encoded with Google.Protobuf's wire writer against the field
+/// Writes the trained weights as an ONNX model of core operators only (Gather, MatMul, Slice, Add,
+/// Relu, Softmax, Sigmoid; opset 13), encoded with Google.Protobuf's wire writer against the field
 /// numbers of onnx.proto. The graph is exactly <see cref="CategoryMlp.Forward"/> and
 /// <see cref="NeedsStrongLogistic.Predict"/>:
 /// <code>
@@ -17,6 +17,9 @@ namespace Gateway.Classifier.Training;
 /// scores       = Softmax(Relu(values · Gather(W1, indices) + b1) · W2 + b2)
 /// needs_strong = Sigmoid(values · Gather(Ws, indices) + scores · Wc + bs)
 /// </code>
+/// W1 and Ws are stored side by side as one table E = [W1 | Ws] of shape [buckets, hidden + 1], so
+/// each feature costs one gathered row (the table is too big for the cache; rows are the cost),
+/// and the product is sliced into the hidden pre-activation and the needs_strong text term.
 /// </summary>
 internal static class OnnxExport
 {
@@ -77,15 +80,15 @@ internal static class OnnxExport
 
     private static ByteString Graph(CategoryMlp mlp, NeedsStrongLogistic strong, int classes) => Message(g =>
     {
-        Node(g, "Gather", ["W1", "indices"], ["embedded"], ("axis", 0));
-        Node(g, "MatMul", ["values", "embedded"], ["hidden_sum"]);
+        Node(g, "Gather", ["E", "indices"], ["embedded"], ("axis", 0));
+        Node(g, "MatMul", ["values", "embedded"], ["bag"]);
+        Node(g, "Slice", ["bag", "hidden_start", "hidden_end", "axis1"], ["hidden_sum"]);
+        Node(g, "Slice", ["bag", "hidden_end", "strong_end", "axis1"], ["strong_text"]);
         Node(g, "Add", ["hidden_sum", "b1"], ["hidden_pre"]);
         Node(g, "Relu", ["hidden_pre"], ["hidden"]);
         Node(g, "MatMul", ["hidden", "W2"], ["logits_raw"]);
         Node(g, "Add", ["logits_raw", "b2"], ["logits"]);
         Node(g, "Softmax", ["logits"], [ClassifierModel.ScoresOutput], ("axis", 1));
-        Node(g, "Gather", ["Ws", "indices"], ["strong_embedded"], ("axis", 0));
-        Node(g, "MatMul", ["values", "strong_embedded"], ["strong_text"]);
         Node(g, "MatMul", [ClassifierModel.ScoresOutput, "Wc"], ["strong_category"]);
         Node(g, "Add", ["strong_text", "strong_category"], ["strong_sum"]);
         Node(g, "Add", ["strong_sum", "bs"], ["strong_logit"]);
@@ -94,11 +97,22 @@ internal static class OnnxExport
         g.WriteTag(2, WireFormat.WireType.LengthDelimited);
         g.WriteString("prompt_classifier");
 
-        Initializer(g, "W1", [mlp.Buckets, mlp.Hidden], mlp.W1);
+        var width = mlp.Hidden + 1;
+        var table = new float[mlp.Buckets * width];
+        for (var row = 0; row < mlp.Buckets; row++)
+        {
+            Array.Copy(mlp.W1, row * mlp.Hidden, table, row * width, mlp.Hidden);
+            table[(row * width) + mlp.Hidden] = strong.Ws[row];
+        }
+
+        Initializer(g, "E", [mlp.Buckets, width], table);
+        Int64Initializer(g, "hidden_start", 0);
+        Int64Initializer(g, "hidden_end", mlp.Hidden);
+        Int64Initializer(g, "strong_end", width);
+        Int64Initializer(g, "axis1", 1);
         Initializer(g, "b1", [mlp.Hidden], mlp.B1);
         Initializer(g, "W2", [mlp.Hidden, classes], mlp.W2);
         Initializer(g, "b2", [classes], mlp.B2);
-        Initializer(g, "Ws", [strong.Ws.Length, 1], strong.Ws);
         Initializer(g, "Wc", [classes, 1], strong.Wc);
         Initializer(g, "bs", [1], [strong.Bias]);
 
@@ -163,6 +177,22 @@ internal static class OnnxExport
             // raw_data is little-endian; so is every machine .NET runs this CLI on.
             t.WriteTag(9, WireFormat.WireType.LengthDelimited);
             t.WriteBytes(ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan())));
+        }));
+    }
+
+    private static void Int64Initializer(CodedOutputStream g, string name, long value)
+    {
+        g.WriteTag(5, WireFormat.WireType.LengthDelimited);
+        g.WriteBytes(Message(t =>
+        {
+            t.WriteTag(1, WireFormat.WireType.Varint);
+            t.WriteInt64(1);
+            t.WriteTag(2, WireFormat.WireType.Varint);
+            t.WriteInt32(Int64);
+            t.WriteTag(8, WireFormat.WireType.LengthDelimited);
+            t.WriteString(name);
+            t.WriteTag(9, WireFormat.WireType.LengthDelimited);
+            t.WriteBytes(ByteString.CopyFrom(BitConverter.GetBytes(value)));
         }));
     }
 

@@ -8,9 +8,10 @@ namespace Gateway.Classification;
 /// metadata names it (<see cref="Name"/>, <see cref="Buckets"/>) and the loader checks both.
 /// </summary>
 /// <remarks>
-/// Duplicated indices are not merged: the ONNX graph sums gathered rows, so repeats add up exactly
-/// as counts would. Each family's values are scaled by 1/sqrt(its feature count) so a long prompt
-/// does not drown the structural features. Allocation-free; writes into caller buffers.
+/// Each family's values are scaled by 1/sqrt(its feature count) so a long prompt does not drown
+/// the structural features. Repeated indices are then merged (their values summed): the graph is
+/// linear in the values, so the result is the same, and every index merged is one fewer row the
+/// ONNX Gather reads from a table too big for the cache. Allocation-free; writes into caller buffers.
 /// </remarks>
 internal static class PromptFeaturizer
 {
@@ -55,7 +56,65 @@ internal static class PromptFeaturizer
         start = n;
         n = Structure(text, indices, n);
         values[start..n].Fill(1f);
-        return n;
+        return Merge(indices, values, n);
+    }
+
+    [ThreadStatic] private static MergeTable? t_merge;
+
+    /// <summary>Sums the values of repeated indices in place, keeping first-occurrence order (so runs are reproducible).</summary>
+    private static int Merge(Span<long> indices, Span<float> values, int n)
+    {
+        var table = t_merge ??= new MergeTable();
+        var generation = table.Next();
+        var kept = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var index = indices[i];
+            var slot = (int)index & MergeTable.Mask;
+            while (true)
+            {
+                if (table.Stamps[slot] != generation)
+                {
+                    table.Stamps[slot] = generation;
+                    table.Positions[slot] = kept;
+                    indices[kept] = index;
+                    values[kept] = values[i];
+                    kept++;
+                    break;
+                }
+
+                if (indices[table.Positions[slot]] == index)
+                {
+                    values[table.Positions[slot]] += values[i];
+                    break;
+                }
+
+                slot = (slot + 1) & MergeTable.Mask;
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>Open addressing over the bucket index; a generation stamp makes clearing free.</summary>
+    private sealed class MergeTable
+    {
+        public const int Size = 1 << 15; // ≥ 2 × MaxFeatures: probes stay short
+        public const int Mask = Size - 1;
+        public readonly int[] Stamps = new int[Size];
+        public readonly int[] Positions = new int[Size];
+        private int _generation;
+
+        public int Next()
+        {
+            if (++_generation == int.MaxValue)
+            {
+                Array.Clear(Stamps);
+                _generation = 1;
+            }
+
+            return _generation;
+        }
     }
 
     private static void Scale(Span<float> values, int start, int end, float weight)

@@ -1,0 +1,61 @@
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using Gateway.Classification;
+
+namespace Gateway.Benchmarks;
+
+/// <summary>
+/// The classifier on the request path: featurize + ONNX run for a 2 KB prompt, against the JSON
+/// parse the gateway does for every request anyway (the baseline, so ratios survive a noisy machine).
+/// </summary>
+[MemoryDiagnoser]
+public class ClassifierBenchmarks
+{
+    private ClassifierModel _model = null!;
+    private JsonDocument _long = null!;
+    private JsonDocument _short = null!;
+    private byte[] _longBody = null!;
+    private PromptText _text = null!;
+    private long[] _indices = null!;
+    private float[] _values = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _model = ClassifierModel.Load(Prompts.BundledModel);
+        _longBody = Prompts.Request(Prompts.TwoKilobytes);
+        _long = JsonDocument.Parse(_longBody);
+        _short = JsonDocument.Parse(Prompts.Request("hi, how are you?"));
+        _text = new PromptText();
+        _indices = new long[PromptFeaturizer.MaxFeatures];
+        _values = new float[PromptFeaturizer.MaxFeatures];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _model.Dispose();
+        _long.Dispose();
+        _short.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "parse 2 KB request (JsonDocument)")]
+    public int ParseRequest()
+    {
+        using var document = JsonDocument.Parse(_longBody);
+        return document.RootElement.GetProperty("messages"u8).GetArrayLength();
+    }
+
+    [Benchmark(Description = "featurize 2 KB prompt")]
+    public int Featurize()
+    {
+        _text.Load(_long.RootElement);
+        return PromptFeaturizer.Featurize(_text, _indices, _values);
+    }
+
+    [Benchmark(Description = "classify 2 KB prompt")]
+    public PromptClassification ClassifyLong() => _model.Classify(_long.RootElement);
+
+    [Benchmark(Description = "classify short prompt")]
+    public PromptClassification ClassifyShort() => _model.Classify(_short.RootElement);
+}

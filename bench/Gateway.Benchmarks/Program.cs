@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Running;
+using Gateway.Benchmarks;
+
+// `latency [calls]` prints per-call percentiles; anything else goes to BenchmarkDotNet's switcher.
+if (args is ["latency", ..])
+{
+    LatencyProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000);
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(ClassifierBenchmarks).Assembly).Run(args);
