@@ -58,7 +58,11 @@ internal static class TrainingCli
         calibrate.SetAction(parse => TrainingRun.CalibrateCommand(
             parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(share), parse.GetValue(pgr), Console.Out));
 
-        var root = new RootCommand("Trains, evaluates and calibrates the gateway's prompt classifier.") { train, validate, evaluate, calibrate };
+        var text = new Argument<string[]>("text") { Description = "Prompts to classify, one per argument." };
+        var classify = new Command("classify", "Classify prompts with a model and print the contract JSON, one line each.") { model, text };
+        classify.SetAction(parse => TrainingRun.ClassifyCommand(parse.GetValue(model)!, parse.GetValue(text) ?? [], Console.Out));
+
+        var root = new RootCommand("Trains, evaluates and calibrates the gateway's prompt classifier.") { train, validate, evaluate, calibrate, classify };
         return root.Parse(args).Invoke();
     }
 }

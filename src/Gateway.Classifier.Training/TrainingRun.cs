@@ -263,6 +263,21 @@ internal static class TrainingRun
         return 0;
     }
 
+    public static int ClassifyCommand(string modelPath, IReadOnlyList<string> prompts, TextWriter log)
+    {
+        using var model = ClassifierModel.Load(modelPath);
+        foreach (var prompt in prompts)
+        {
+            using var document = JsonDocument.Parse(Datasets.UserRequest(prompt));
+            var result = model.Classify(document.RootElement);
+            var scores = string.Join(", ", result.Scores.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Key} {s.Value:F2}")));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{result.Category,-10} needs_strong {result.NeedsStrong:F2}  [{scores}]  {prompt}"));
+        }
+
+        return 0;
+    }
+
     public static int CalibrateCommand(string modelPath, string dataPath, double? strongShare, double? targetPgr, TextWriter log)
     {
         if (strongShare is null == targetPgr is null)
