@@ -1,5 +1,5 @@
-# Multi-stage build of the gateway. The shipped policy is copied next to the binary; mount
-# /app/policies to use your own.
+# Multi-stage build of the gateway. The shipped policy and classifier are copied next to the
+# binary; mount /app/policies (and /app/models/classifier) to use your own.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
@@ -7,6 +7,7 @@ COPY src/Gateway/Gateway.csproj src/Gateway/
 RUN dotnet restore src/Gateway/Gateway.csproj
 COPY src/ src/
 COPY policies/ policies/
+COPY models/ models/
 RUN dotnet publish src/Gateway/Gateway.csproj -c Release -o /app --no-restore
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
