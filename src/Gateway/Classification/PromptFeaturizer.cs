@@ -126,8 +126,24 @@ internal static class PromptFeaturizer
     }
 
     /// <summary>Lower-cases, maps digits to 0 (numbers generalise by shape) and folds whitespace to a space.</summary>
-    private static char Normalize(char c) =>
-        char.IsWhiteSpace(c) ? ' ' : char.IsAsciiDigit(c) ? '0' : char.ToLowerInvariant(c);
+    private static char Normalize(char c)
+    {
+        if (c < 128)
+        {
+            // ASCII fast path, same results as the general one below.
+            return c switch
+            {
+                >= 'A' and <= 'Z' => (char)(c | 0x20),
+                >= '0' and <= '9' => '0',
+                ' ' or '\t' or '\n' or '\r' or '\v' or '\f' => ' ',
+                _ => c,
+            };
+        }
+
+        return char.IsWhiteSpace(c) ? ' ' : char.ToLowerInvariant(c);
+    }
+
+    private static bool IsWordChar(char c) => c < 128 ? char.IsAsciiLetterOrDigit(c) : char.IsLetterOrDigit(c);
 
     private static int Trigrams(ReadOnlySpan<char> text, Span<long> indices, int n)
     {
@@ -161,7 +177,7 @@ internal static class PromptFeaturizer
         for (var i = 0; i <= text.Length; i++)
         {
             var c = i < text.Length ? Normalize(text[i]) : ' ';
-            if (char.IsLetterOrDigit(c))
+            if (IsWordChar(c))
             {
                 hash = Mix(hash, c);
                 inWord = true;
@@ -182,7 +198,7 @@ internal static class PromptFeaturizer
             }
 
             // Symbols are words of their own: `{`, `=`, `$`, `?` say a lot about code, maths and questions.
-            if (c != ' ' && !char.IsLetterOrDigit(c))
+            if (c != ' ' && !IsWordChar(c))
             {
                 indices[n++] = Bucket(Mix(seed, c));
             }
