@@ -10,7 +10,7 @@ namespace Gateway.Classifier.Training;
 internal static class TrainingRun
 {
     /// <summary>The contract's categories (issue: classifier outputs), in the order the model emits them.</summary>
-    public static readonly string[] Labels = ["chat", "coding", "math", "reasoning", "knowledge", "extraction", "writing"];
+    public static readonly string[] Labels = [.. PromptCategories.All];
 
     private static readonly string[] EasyCategories = ["chat", "extraction"];
 

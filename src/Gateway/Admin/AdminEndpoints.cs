@@ -23,6 +23,7 @@ public static class AdminEndpoints
                 keys.Count));
         });
         admin.MapClassify();
+        admin.MapPolicyAdmin();
         return endpoints;
     }
 }

@@ -31,6 +31,8 @@ public static class GatewayHostingExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayMetrics>();
         services.AddOptions<OpenAiOptions>().BindConfiguration(OpenAiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<GatewayDatabase>();
         services.AddGatewayAuth();
         services.AddGatewayTargets();
         services.AddGatewayClassification();

@@ -10,7 +10,8 @@ public sealed record OpenAiErrorDetail(
     [property: JsonPropertyName("message")] string Message,
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("param")] string? Param,
-    [property: JsonPropertyName("code")] string? Code);
+    [property: JsonPropertyName("code")] string? Code,
+    [property: JsonPropertyName("errors"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Errors = null);
 
 /// <summary>
 /// A client-facing failure with its HTTP status. Thrown inside the request flow and turned into
@@ -24,7 +25,10 @@ public sealed class OpenAiException(int status, string message, string type, str
     public string? Code { get; } = code;
     public string? Param { get; } = param;
 
-    public OpenAiErrorBody ToBody() => new(new OpenAiErrorDetail(Message, Type, Param, Code));
+    /// <summary>Every problem, when there are several (an invalid policy); the message summarises them.</summary>
+    public IReadOnlyList<string>? Errors { get; init; }
+
+    public OpenAiErrorBody ToBody() => new(new OpenAiErrorDetail(Message, Type, Param, Code, Errors));
 }
 
 /// <summary>The error catalogue: one factory per failure the gateway reports.</summary>
@@ -34,6 +38,7 @@ public static class OpenAiErrors
     public const string Authentication = "authentication_error";
     public const string Upstream = "upstream_error";
     public const string Server = "server_error";
+    public const string Permission = "permission_error";
 
     public static OpenAiException InvalidJson(string detail) => new(400,
         $"We could not parse the JSON body of your request ({detail}). The request body must be a JSON object.",
@@ -69,6 +74,25 @@ public static class OpenAiErrors
     public static OpenAiException ModelNotFound(string model) => new(404,
         $"The model '{model}' does not exist or you do not have access to it. GET /v1/models lists the models this gateway serves.",
         InvalidRequest, "model_not_found", "model");
+
+    public static OpenAiException ModelNotAllowed(string model, string team) => new(403,
+        $"Team '{team}' may not pin '{model}': the routing policy does not list the team under pinnable_by. Use model \"auto\" or ask an admin.",
+        Permission, "model_not_allowed", "model");
+
+    public static OpenAiException BudgetExceeded(string team, string period, decimal spent, decimal limit) => new(429,
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Team '{team}' has used its {period} budget (${spent:0.####} of ${limit:0.##}); requests are refused until it resets."),
+        "insufficient_quota", "budget_exceeded");
+
+    public static OpenAiException NoServableRoute(string route, string reason) => new(503,
+        $"Route '{route}' cannot be served ({reason}) and has no servable fallback.", Server, "route_unavailable");
+
+    public static OpenAiException InvalidPolicy(IReadOnlyList<string> errors) => new(400,
+        $"The policy is invalid ({errors.Count} error{(errors.Count == 1 ? "" : "s")}): {string.Join("; ", errors.Take(3))}{(errors.Count > 3 ? "; …" : "")}. Nothing was applied.",
+        InvalidRequest, "invalid_policy") { Errors = errors };
+
+    public static OpenAiException PolicyVersionNotFound(string version) => new(404,
+        $"No applied policy has version '{version}'. GET /admin/policy/history lists them.", InvalidRequest, "policy_version_not_found", "version");
 
     public static OpenAiException RequestTooLarge(long limit) => new(413,
         $"The request body exceeds the gateway's limit of {limit} bytes (OpenAi:MaxRequestBodyBytes).",

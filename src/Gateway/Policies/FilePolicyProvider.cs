@@ -1,20 +1,36 @@
 using Gateway.Hosting;
 using Gateway.Telemetry;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Policies;
 
 /// <summary>
-/// Loads <c>routing.yaml</c> from <see cref="PolicyOptions.Path"/> when the host starts. An invalid
-/// first load stops start-up with every error listed.
+/// Serves <c>routing.yaml</c> from <see cref="PolicyOptions.Path"/> as immutable snapshots.
+/// An invalid first load stops start-up with every error listed. Afterwards, a change on disk is
+/// applied within about a second (debounced); an invalid change is logged, counted and ignored, and
+/// the last good snapshot keeps serving. <see cref="ApplyAsync"/> (the admin API) validates, writes
+/// the file atomically and swaps in one step. Every applied change is audited.
 /// </summary>
 public sealed class FilePolicyProvider(
     IOptions<PolicyOptions> options,
     PolicyLoader loader,
+    PolicyAuditStore audit,
+    GatewayMetrics metrics,
     IHostEnvironment hostEnvironment,
-    ILogger<FilePolicyProvider> logger) : IPolicyProvider, IHostedService
+    TimeProvider timeProvider,
+    ILogger<FilePolicyProvider> logger) : IPolicyProvider, IHostedService, IDisposable
 {
+    public const string FileActor = "file";
+
+    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(250);
+
+    private readonly SemaphoreSlim _applying = new(1, 1);
     private RoutingPolicy? _current;
+    private PhysicalFileProvider? _files;
+    private IDisposable? _watch;
+    private CancellationTokenSource? _stopping;
 
     public RoutingPolicy Current => Volatile.Read(ref _current)
         ?? throw new InvalidOperationException("The routing policy has not been loaded yet.");
@@ -38,11 +54,148 @@ public sealed class FilePolicyProvider(
             throw new PolicyLoadException(path, result.Errors);
         }
 
-        Volatile.Write(ref _current, result.Policy);
-        Log.PolicyLoaded(logger, path, result.Policy.Version, result.Policy.Routes.Count);
+        // A document that differs from the last audited one (edited while stopped, or first start) is audited too.
+        var lastAudited = await audit.LastVersionAsync(cancellationToken);
+        Publish(result, null, null);
+        if (lastAudited != result.Policy.Version)
+        {
+            await audit.AppendAsync(timeProvider.GetUtcNow(), FileActor, "start", null, result.Policy, cancellationToken);
+        }
+
+        if (options.Value.ReloadOnChange && Path.GetDirectoryName(path) is { } folder)
+        {
+            _stopping = new CancellationTokenSource();
+            _files = new PhysicalFileProvider(folder);
+            _watch = ChangeToken.OnChange(() => _files.Watch(PolicyOptions.RoutingFileName), () => _ = ReloadSoonAsync(_stopping.Token));
+        }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private async Task ReloadSoonAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Debounce, timeProvider, cancellationToken);
+            await ReloadFromFileAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            metrics.PolicyReload(succeeded: false, FileActor);
+            Log.PolicyReloadRejected(logger, FilePath, Current.Version, ex.Message);
+        }
+    }
+
+    /// <summary>Reads the file again; applies it if it changed and is valid. Returns the errors that kept it out, if any.</summary>
+    internal async Task<IReadOnlyList<string>> ReloadFromFileAsync(CancellationToken cancellationToken)
+    {
+        await _applying.WaitAsync(cancellationToken);
+        try
+        {
+            var path = FilePath;
+            var yaml = await File.ReadAllTextAsync(path, cancellationToken);
+            if (PolicyLoader.Version(yaml) == Current.Version)
+            {
+                return [];
+            }
+
+            var result = loader.Load(yaml);
+            if (result.Policy is null)
+            {
+                metrics.PolicyReload(succeeded: false, FileActor);
+                Log.PolicyReloadRejected(logger, path, Current.Version, string.Join(Environment.NewLine + "  ", result.Errors));
+                return result.Errors;
+            }
+
+            var before = Current;
+            Publish(result, before, FileActor);
+            await audit.AppendAsync(timeProvider.GetUtcNow(), FileActor, FileActor, before, result.Policy, cancellationToken);
+            return [];
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    /// <summary>
+    /// Validates <paramref name="yaml"/> and, if valid, writes it over the policy file (temp file +
+    /// rename, so a reader never sees half a document), publishes it and audits it.
+    /// </summary>
+    public async Task<PolicyLoadResult> ApplyAsync(string yaml, string actor, string source, CancellationToken cancellationToken)
+    {
+        await _applying.WaitAsync(cancellationToken);
+        try
+        {
+            var result = loader.Load(yaml);
+            if (result.Policy is null)
+            {
+                metrics.PolicyReload(succeeded: false, source);
+                return result;
+            }
+
+            var before = Current;
+            if (result.Policy.Version == before.Version)
+            {
+                return result with { Policy = before };
+            }
+
+            var path = FilePath;
+            var temp = path + ".tmp";
+            await File.WriteAllTextAsync(temp, yaml, cancellationToken);
+            File.Move(temp, path, overwrite: true);
+            Publish(result, before, source);
+            await audit.AppendAsync(timeProvider.GetUtcNow(), actor, source, before, result.Policy, cancellationToken);
+            return result;
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    private void Publish(PolicyLoadResult result, RoutingPolicy? before, string? source)
+    {
+        var policy = result.Policy!;
+        Volatile.Write(ref _current, policy);
+        metrics.PolicyApplied(policy.Version);
+        if (source is not null && before is not null)
+        {
+            metrics.PolicyReload(succeeded: true, source);
+        }
+
+        if (before is null)
+        {
+            Log.PolicyLoaded(logger, FilePath, policy.Version, policy.Routes.Count);
+        }
+        else
+        {
+            Log.PolicyApplied(logger, FilePath, before.Version, policy.Version, source ?? "start");
+        }
+
+        foreach (var warning in result.Warnings ?? [])
+        {
+            Log.PolicyWarning(logger, policy.Version, warning);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping?.Cancel();
+        _watch?.Dispose();
+        _watch = null;
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _watch?.Dispose();
+        _files?.Dispose();
+        _stopping?.Dispose();
+        _applying.Dispose();
+    }
 
     internal static string ResolveFile(string folder, string contentRoot) =>
         AppFiles.Resolve(Path.Combine(folder, PolicyOptions.RoutingFileName), contentRoot);

@@ -14,4 +14,7 @@ public sealed class PolicyOptions
     /// </summary>
     [Required]
     public string Path { get; set; } = "policies";
+
+    /// <summary>Apply edits of the file while running (default true): valid ones within ~1 s, invalid ones logged and ignored.</summary>
+    public bool ReloadOnChange { get; set; } = true;
 }

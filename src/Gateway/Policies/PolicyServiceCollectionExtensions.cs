@@ -8,6 +8,7 @@ public static class PolicyServiceCollectionExtensions
     {
         services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<PolicyLoader>();
+        services.AddSingleton<PolicyAuditStore>();
         services.AddSingleton<FilePolicyProvider>();
         services.AddSingleton<IPolicyProvider>(sp => sp.GetRequiredService<FilePolicyProvider>());
         services.AddHostedService(sp => sp.GetRequiredService<FilePolicyProvider>());

@@ -3,6 +3,7 @@ using Gateway.Classification;
 using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Spend;
+using Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Routing;
@@ -16,6 +17,7 @@ public sealed class RequestPipeline(
     Router router,
     RouteExecutor executor,
     ISpendRecorder spend,
+    GatewayMetrics metrics,
     IOptions<OpenAiOptions> options,
     TimeProvider timeProvider,
     IPromptClassifier? classifier = null)
@@ -38,7 +40,8 @@ public sealed class RequestPipeline(
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
             var classification = operation.IsGenerative() ? classifier?.Classify(request.Root) : null;
-            var decision = router.Decide(policy, request, classification);
+            var decision = router.Decide(policy, request, classification, new RequestFacts(identity.Team, identity.KeyId, http.Request.Headers));
+            metrics.Decided(decision);
 
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),

@@ -3,8 +3,29 @@ using Gateway.Policies;
 namespace Gateway.Routing;
 
 /// <summary>Where one request goes, why, and what to try if that fails.</summary>
+/// <param name="Via">What decided: <c>rule</c>, <c>pinned</c> (by the client), <c>objective</c>, <c>default</c>, <c>budget</c>, <c>model</c> (embeddings).</param>
+/// <param name="Rule">The rule that pinned the route, when <paramref name="Via"/> is <c>rule</c>.</param>
+/// <param name="EstimatedCostUsd">Before the call: estimated prompt tokens and max_tokens (or the objective's expected output) at the route's prices.</param>
 public sealed record RouteDecision(
     PolicyRoute Route,
     string TargetModel,
     string Reason,
-    IReadOnlyList<PolicyRoute> Fallbacks);
+    IReadOnlyList<PolicyRoute> Fallbacks,
+    string Via = DecisionVia.Default,
+    string? Rule = null,
+    decimal EstimatedCostUsd = 0,
+    double? ExpectedQuality = null);
+
+public static class DecisionVia
+{
+    public const string Rule = "rule";
+    public const string Pinned = "pinned";
+    public const string Objective = "objective";
+    public const string Default = "default";
+    public const string Budget = "budget";
+    public const string Model = "model";
+}
+
+/// <summary>Facts about the caller that rules match on; the request itself supplies the rest.</summary>
+/// <param name="RetrievalRelevance">Best retrieval score from the knowledge base, when a local route was a candidate and retrieval ran.</param>
+public sealed record RequestFacts(string Team, string KeyId, IHeaderDictionary? Headers = null, double? RetrievalRelevance = null);

@@ -1,51 +1,545 @@
+using System.Globalization;
 using Gateway.Classification;
 using Gateway.OpenAi;
 using Gateway.Policies;
+using Gateway.Spend;
 
 namespace Gateway.Routing;
 
 /// <summary>
-/// Decides the route of a request from the policy snapshot and the request's facts. Pure: it reads
-/// the snapshot and never mutates it, so decisions are testable without HTTP.
+/// Decides the route of a request from the policy snapshot, the classification and the request's
+/// facts (ARCHITECTURE §1, Decide). It reads the snapshot and never mutates it.
+/// <list type="number">
+/// <item>A concrete model or route name pins a route if the policy lets the team pin it (else 403).</item>
+/// <item>A team over a <c>reject</c> budget gets 429.</item>
+/// <item>Rules run in order: exclusions and floor/cap changes add up; the first matching rule that pins an available route decides.</item>
+/// <item>A team over a <c>downgrade</c> budget goes to its downgrade route (or the cheapest candidate), whatever decided so far.</item>
+/// <item>Otherwise the client's pin, else the objective over the candidates (available, not excluded), else the default route.</item>
+/// </list>
+/// Expected quality of a route for a prompt = Σ p(category) × quality(route, category), lowered for
+/// hard prompts: − needs_strong × (best candidate's quality − this route's). Estimated cost = estimated
+/// prompt tokens (request bytes / 4) and max_tokens (or the objective's expected output) at the route's prices.
 /// </summary>
-public sealed class Router
+public sealed class Router(BudgetTracker budgets)
 {
-    /// <exception cref="OpenAiException">404 when the requested model is neither <c>auto</c>, a route nor a model the policy serves.</exception>
-    public RouteDecision Decide(RoutingPolicy policy, OpenAiRequest request, PromptClassification? classification)
+    private const decimal TokensPerPriceUnit = 1_000_000m;
+    private const int BytesPerToken = 4;
+
+    /// <exception cref="OpenAiException">404 unknown model, 403 pin not allowed, 429 budget exhausted (reject), 503 nothing servable.</exception>
+    public RouteDecision Decide(RoutingPolicy policy, OpenAiRequest request, PromptClassification? classification, RequestFacts facts, DecisionTrace? trace = null)
     {
         var requested = request.Model;
         if (request.Operation == OpenAiOperation.Embeddings)
         {
             // Embedding vectors are only comparable within one model, so the client names it.
-            return policy.RoutesByModel.TryGetValue(requested, out var embeddingRoute)
-                ? Decision(policy, embeddingRoute, requested, $"model '{requested}' pinned by the client")
-                : throw OpenAiErrors.ModelNotFound(requested);
+            var embeddingRoute = policy.RoutesByModel.GetValueOrDefault(requested) ?? throw OpenAiErrors.ModelNotFound(requested);
+            CheckPin(embeddingRoute, requested, facts.Team);
+            return Finish(policy, embeddingRoute, requested, DecisionVia.Model, null, $"model '{requested}' named by the client", null);
         }
 
-        if (string.Equals(requested, OpenAiRequest.AutoModel, StringComparison.Ordinal))
+        var promptTokens = (request.BodyLength + BytesPerToken - 1) / BytesPerToken;
+        var outputTokens = request.MaxTokens ?? policy.Objective?.ExpectedOutputTokens ?? PolicyObjective.DefaultExpectedOutputTokens;
+        if (trace is not null)
         {
-            var route = policy.DefaultRoute;
-            return Decision(policy, route, route.Model, $"default route '{route.Name}' of policy {policy.Version}");
+            trace.EstimatedPromptTokens = promptTokens;
+            trace.EstimatedOutputTokens = outputTokens;
+            trace.Objective = policy.Objective is { } o ? PolicyObjective.Name(o.Type) : null;
         }
 
-        if (policy.RoutesByName.TryGetValue(requested, out var named))
+        // 1. The client's pin.
+        PolicyRoute? clientPin = null;
+        var clientModel = "";
+        if (!string.Equals(requested, OpenAiRequest.AutoModel, StringComparison.Ordinal))
         {
-            return Decision(policy, named, named.Model, $"route '{named.Name}' pinned by the client");
+            if (policy.RoutesByName.TryGetValue(requested, out var named))
+            {
+                clientPin = named;
+                clientModel = named.Model;
+            }
+            else
+            {
+                clientPin = policy.RoutesByModel.GetValueOrDefault(requested) ?? throw OpenAiErrors.ModelNotFound(requested);
+                clientModel = requested;
+            }
+
+            CheckPin(clientPin, requested, facts.Team);
+            if (trace is not null)
+            {
+                trace.PinnedByClient = clientPin.Name;
+            }
         }
 
-        if (policy.RoutesByModel.TryGetValue(requested, out var byModel))
+        // 2. Budgets.
+        var budget = policy.Budgets.GetValueOrDefault(facts.Team);
+        var overBudget = budget is not null && OverBudget(budget, facts.Team, trace);
+        if (overBudget && budget!.OnExceed == BudgetAction.Reject)
         {
-            return Decision(policy, byModel, requested, $"model '{requested}' pinned by the client (route '{byModel.Name}')");
+            var (day, month) = budgets.Spent(facts.Team);
+            throw day >= budget.DailyUsd
+                ? OpenAiErrors.BudgetExceeded(facts.Team, "daily", day, budget.DailyUsd.Value)
+                : OpenAiErrors.BudgetExceeded(facts.Team, "monthly", month, budget.MonthlyUsd!.Value);
         }
 
-        throw OpenAiErrors.ModelNotFound(requested);
+        // 3. Rules.
+        var floor = policy.Objective?.QualityFloor;
+        var cap = policy.Objective?.CostCapUsd;
+        var routes = policy.Routes;
+        Span<bool> excluded = routes.Count <= 256 ? stackalloc bool[routes.Count] : new bool[routes.Count];
+        string?[]? excludedBy = trace is null ? null : new string?[routes.Count];
+        PolicyRule? pinningRule = null;
+        foreach (var rule in policy.Rules)
+        {
+            var ruleTrace = trace is null ? null : new RuleTrace { Name = rule.Name, Index = rule.Index };
+            trace?.Rules.Add(ruleTrace!);
+            if (pinningRule is not null)
+            {
+                ruleTrace!.Evaluated = false;
+                continue;
+            }
+
+            if (!Matches(rule, request, classification, facts, promptTokens, ruleTrace))
+            {
+                continue;
+            }
+
+            foreach (var name in rule.Exclude)
+            {
+                var index = IndexOf(routes, name);
+                excluded[index] = true;
+                if (excludedBy is not null)
+                {
+                    excludedBy[index] ??= rule.Name;
+                }
+            }
+
+            floor = rule.QualityFloor ?? floor;
+            cap = rule.CostCapUsd ?? cap;
+            if (rule.Route is { } pin)
+            {
+                var pinned = policy.RoutesByName[pin];
+                if (pinned.Available)
+                {
+                    pinningRule = rule;
+                }
+                else if (ruleTrace is not null)
+                {
+                    ruleTrace.Effect = $"would pin '{pin}', which is unavailable ({pinned.UnavailableReason}); other actions applied";
+                }
+            }
+
+            if (ruleTrace is not null && ruleTrace.Effect is null)
+            {
+                ruleTrace.Effect = Describe(rule, pinningRule == rule);
+            }
+        }
+
+        if (trace is not null)
+        {
+            trace.QualityFloor = floor;
+            trace.CostCapUsd = cap;
+        }
+
+        // 4–5. Choose.
+        Span<double> probabilities = stackalloc double[PromptCategories.All.Count];
+        Probabilities(classification, probabilities);
+        Span<double> baseQuality = routes.Count <= 256 ? stackalloc double[routes.Count] : new double[routes.Count];
+        var bestBase = 0.0;
+        for (var i = 0; i < routes.Count; i++)
+        {
+            baseQuality[i] = BaseQuality(routes[i], classification is null ? default : probabilities);
+            if (IsCandidate(routes[i], excluded[i]))
+            {
+                bestBase = Math.Max(bestBase, baseQuality[i]);
+            }
+        }
+
+        var needsStrong = classification?.NeedsStrong ?? 0;
+        PolicyRoute? chosen = null;
+        string via, reason;
+        if (overBudget && budget!.OnExceed == BudgetAction.Downgrade)
+        {
+            chosen = budget.DowngradeTo is { } target && policy.RoutesByName[target] is { Available: true } downgrade
+                ? downgrade
+                : Cheapest(routes, excluded, promptTokens, outputTokens);
+            via = DecisionVia.Budget;
+            reason = $"team '{facts.Team}' is over its budget: downgraded to '{chosen?.Name}'";
+        }
+        else if (pinningRule is not null)
+        {
+            chosen = policy.RoutesByName[pinningRule.Route!];
+            via = DecisionVia.Rule;
+            reason = $"rule '{pinningRule.Name}' (rules[{pinningRule.Index}]) pins route '{chosen.Name}'";
+        }
+        else if (clientPin is not null)
+        {
+            chosen = clientPin;
+            via = DecisionVia.Pinned;
+            reason = clientModel == clientPin.Model && requested == clientPin.Name
+                ? $"route '{clientPin.Name}' pinned by the client"
+                : $"model '{requested}' pinned by the client (route '{clientPin.Name}')";
+        }
+        else if (policy.Objective is { } objective)
+        {
+            (chosen, reason) = Objective(objective.Type, routes, excluded, baseQuality, needsStrong, bestBase, floor ?? 0, cap, promptTokens, outputTokens);
+            via = DecisionVia.Objective;
+        }
+        else
+        {
+            via = DecisionVia.Default;
+            reason = $"default route '{policy.DefaultRoute.Name}' (the policy sets no objective)";
+        }
+
+        if (chosen is null)
+        {
+            chosen = policy.DefaultRoute;
+            via = DecisionVia.Default;
+            reason = $"no candidate route is left after exclusions: default route '{chosen.Name}'";
+        }
+
+        if (trace is not null)
+        {
+            for (var i = 0; i < routes.Count; i++)
+            {
+                var route = routes[i];
+                var quality = Quality(baseQuality[i], needsStrong, bestBase);
+                var cost = Estimate(route.Price, promptTokens, outputTokens);
+                var qualifies = IsCandidate(route, excluded[i]) && (policy.Objective?.Type == ObjectiveType.MaxQuality
+                    ? cap is null || cost <= cap
+                    : quality >= (floor ?? 0));
+                trace.Candidates.Add(new CandidateTrace(route.Name, route.Kind, route.Model, route.Available, route.UnavailableReason,
+                    excludedBy![i], Math.Round(quality, 4), cost, qualifies));
+            }
+        }
+
+        var model = via == DecisionVia.Pinned ? clientModel : chosen.Model;
+        return Finish(policy, chosen, model, via, via == DecisionVia.Rule ? pinningRule!.Name : null, reason,
+            Quality(baseQuality[IndexOf(routes, chosen.Name)], needsStrong, bestBase), promptTokens, outputTokens);
     }
 
-    private static RouteDecision Decision(RoutingPolicy policy, PolicyRoute route, string model, string reason)
+    private static void CheckPin(PolicyRoute route, string requested, string team)
     {
-        var fallbacks = route.Fallbacks.Count == 0
-            ? []
-            : route.Fallbacks.Select(name => policy.RoutesByName[name]).ToArray();
-        return new RouteDecision(route, model, reason, fallbacks);
+        if (!route.CanBePinnedBy(team))
+        {
+            throw OpenAiErrors.ModelNotAllowed(requested, team);
+        }
+    }
+
+    private bool OverBudget(TeamBudget budget, string team, DecisionTrace? trace)
+    {
+        var (day, month) = budgets.Spent(team);
+        var exceeded = day >= budget.DailyUsd ? "daily" : month >= budget.MonthlyUsd ? "monthly" : null;
+        if (trace is not null)
+        {
+            trace.Budget = new BudgetTrace(team, day, budget.DailyUsd, month, budget.MonthlyUsd, exceeded,
+                budget.OnExceed == BudgetAction.Reject ? "reject" : "downgrade");
+        }
+
+        return exceeded is not null;
+    }
+
+    private static bool IsCandidate(PolicyRoute route, bool excluded) => route.Available && !excluded;
+
+    private static int IndexOf(IReadOnlyList<PolicyRoute> routes, string name)
+    {
+        for (var i = 0; i < routes.Count; i++)
+        {
+            if (string.Equals(routes[i].Name, name, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        throw new InvalidOperationException($"validated policy names unknown route '{name}'");
+    }
+
+    private static void Probabilities(PromptClassification? classification, Span<double> probabilities)
+    {
+        if (classification is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            probabilities[i] = classification.Scores.TryGetValue(PromptCategories.All[i], out var p) ? p : 0;
+        }
+    }
+
+    /// <summary>Σ p(category) × quality(category); an empty span (not classified): the route's unclassified quality.</summary>
+    private static double BaseQuality(PolicyRoute route, ReadOnlySpan<double> probabilities)
+    {
+        if (probabilities.IsEmpty)
+        {
+            return route.UnclassifiedQuality;
+        }
+
+        var quality = 0.0;
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            quality += probabilities[i] * route.QualityVector[i];
+        }
+
+        return quality;
+    }
+
+    private static double Quality(double baseQuality, double needsStrong, double bestBase) =>
+        Math.Clamp(baseQuality - (needsStrong * Math.Max(0, bestBase - baseQuality)), 0, 1);
+
+    private static decimal Estimate(RoutePrice price, int promptTokens, int outputTokens) =>
+        ((promptTokens * price.InputPerMTok) + (outputTokens * price.OutputPerMTok)) / TokensPerPriceUnit;
+
+    private static PolicyRoute? Cheapest(IReadOnlyList<PolicyRoute> routes, ReadOnlySpan<bool> excluded, int promptTokens, int outputTokens)
+    {
+        PolicyRoute? best = null;
+        var bestCost = decimal.MaxValue;
+        for (var i = 0; i < routes.Count; i++)
+        {
+            var cost = Estimate(routes[i].Price, promptTokens, outputTokens);
+            if (IsCandidate(routes[i], excluded[i]) && cost < bestCost)
+            {
+                (best, bestCost) = (routes[i], cost);
+            }
+        }
+
+        return best;
+    }
+
+    private static (PolicyRoute? Route, string Reason) Objective(ObjectiveType type, IReadOnlyList<PolicyRoute> routes, ReadOnlySpan<bool> excluded,
+        ReadOnlySpan<double> baseQuality, double needsStrong, double bestBase, double floor, decimal? cap, int promptTokens, int outputTokens)
+    {
+        PolicyRoute? best = null, fallback = null;
+        double bestQuality = -1, fallbackQuality = -1;
+        decimal bestCost = decimal.MaxValue, fallbackCost = decimal.MaxValue;
+        for (var i = 0; i < routes.Count; i++)
+        {
+            var route = routes[i];
+            if (!IsCandidate(route, excluded[i]))
+            {
+                continue;
+            }
+
+            var quality = Quality(baseQuality[i], needsStrong, bestBase);
+            var cost = Estimate(route.Price, promptTokens, outputTokens);
+            if (type == ObjectiveType.MinCost)
+            {
+                // Cheapest meeting the floor; ties go to the better route. Nothing meets it: the best route.
+                if (quality >= floor && (cost < bestCost || (cost == bestCost && quality > bestQuality)))
+                {
+                    (best, bestQuality, bestCost) = (route, quality, cost);
+                }
+
+                if (quality > fallbackQuality)
+                {
+                    (fallback, fallbackQuality, fallbackCost) = (route, quality, cost);
+                }
+            }
+            else
+            {
+                // Best fitting the cap; ties go to the cheaper route. Nothing fits: the cheapest route.
+                if ((cap is null || cost <= cap) && (quality > bestQuality || (quality == bestQuality && cost < bestCost)))
+                {
+                    (best, bestQuality, bestCost) = (route, quality, cost);
+                }
+
+                if (cost < fallbackCost)
+                {
+                    (fallback, fallbackQuality, fallbackCost) = (route, quality, cost);
+                }
+            }
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        if (best is not null)
+        {
+            return (best, type == ObjectiveType.MinCost
+                ? string.Create(inv, $"min_cost: '{best.Name}' is the cheapest route (est. ${bestCost:0.######}) whose expected quality {bestQuality:0.###} meets the floor {floor:0.###}")
+                : string.Create(inv, $"max_quality: '{best.Name}' has the best expected quality {bestQuality:0.###} within the cap ${cap:0.######} (est. ${bestCost:0.######})"));
+        }
+
+        return (fallback, fallback is null
+            ? "no candidate route"
+            : type == ObjectiveType.MinCost
+                ? string.Create(inv, $"min_cost: no route reaches the floor {floor:0.###}; '{fallback.Name}' has the best expected quality {fallbackQuality:0.###}")
+                : string.Create(inv, $"max_quality: no route fits the cap ${cap:0.######}; '{fallback.Name}' is the cheapest (est. ${fallbackCost:0.######})"));
+    }
+
+    private static RouteDecision Finish(RoutingPolicy policy, PolicyRoute route, string model, string via, string? rule, string reason,
+        double? quality, int promptTokens = 0, int outputTokens = 0)
+    {
+        var fallbacks = route.Fallbacks.Count == 0 ? (IReadOnlyList<PolicyRoute>)[] : Servable(policy, route.Fallbacks);
+        if (!route.Available)
+        {
+            // A client pin or the default cannot be served: its first servable fallback takes over.
+            if (fallbacks.Count == 0)
+            {
+                throw OpenAiErrors.NoServableRoute(route.Name, route.UnavailableReason ?? "unavailable");
+            }
+
+            reason = $"{reason}; '{route.Name}' is unavailable ({route.UnavailableReason}), so its fallback '{fallbacks[0].Name}' serves";
+            route = fallbacks[0];
+            model = route.Model;
+            fallbacks = fallbacks.Skip(1).ToArray();
+        }
+
+        return new RouteDecision(route, model, reason, fallbacks, via, rule,
+            Estimate(route.PriceFor(model), promptTokens, outputTokens), quality);
+    }
+
+    private static PolicyRoute[] Servable(RoutingPolicy policy, IReadOnlyList<string> names)
+    {
+        var servable = new List<PolicyRoute>(names.Count);
+        foreach (var name in names)
+        {
+            if (policy.RoutesByName[name] is { Available: true } route)
+            {
+                servable.Add(route);
+            }
+        }
+
+        return [.. servable];
+    }
+
+    /// <summary>All conditions must hold. Without a trace it stops at the first that fails and builds no strings; with one it records them all.</summary>
+    private static bool Matches(PolicyRule rule, OpenAiRequest request, PromptClassification? classification, RequestFacts facts, int promptTokens, RuleTrace? trace)
+    {
+        var matched = true;
+        var inv = CultureInfo.InvariantCulture;
+
+        if (rule.Categories is { } categories)
+        {
+            var ok = classification is not null && categories.Contains(classification.Category);
+            trace?.Conditions.Add(new ConditionTrace("category", string.Join("|", categories), classification?.Category ?? "not classified", ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.NeedsStrong is { } strong)
+        {
+            var ok = classification is not null && strong.Contains(classification.NeedsStrong);
+            trace?.Conditions.Add(new ConditionTrace("needs_strong", strong.ToString(), classification?.NeedsStrong.ToString("0.###", inv) ?? "not classified", ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.Teams is { } teams)
+        {
+            var ok = teams.Contains(facts.Team);
+            trace?.Conditions.Add(new ConditionTrace("team", string.Join("|", teams), facts.Team, ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.Keys is { } keys)
+        {
+            var ok = keys.Contains(facts.KeyId);
+            trace?.Conditions.Add(new ConditionTrace("key", string.Join("|", keys), facts.KeyId, ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.Models is { } models)
+        {
+            var ok = models.Contains(request.Model);
+            trace?.Conditions.Add(new ConditionTrace("model", string.Join("|", models), request.Model, ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.PromptTokens is { } tokens)
+        {
+            var ok = tokens.Contains(promptTokens);
+            trace?.Conditions.Add(new ConditionTrace("prompt_tokens", tokens.ToString(), promptTokens.ToString(inv), ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.Tools is { } tools)
+        {
+            var ok = request.HasTools == tools;
+            trace?.Conditions.Add(new ConditionTrace("tools", Bool(tools), Bool(request.HasTools), ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.Stream is { } stream)
+        {
+            var ok = request.Stream == stream;
+            trace?.Conditions.Add(new ConditionTrace("stream", Bool(stream), Bool(request.Stream), ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (rule.RetrievalRelevance is { } relevance)
+        {
+            var ok = facts.RetrievalRelevance is { } r && relevance.Contains(r);
+            trace?.Conditions.Add(new ConditionTrace("retrieval_relevance", relevance.ToString(),
+                facts.RetrievalRelevance?.ToString("0.###", inv) ?? "not measured", ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        foreach (var (header, values) in rule.Headers)
+        {
+            var sent = facts.Headers is { } headers && headers.TryGetValue(header, out var value) ? value.ToString() : null;
+            var ok = sent is not null && values.Contains(sent);
+            trace?.Conditions.Add(new ConditionTrace($"headers.{header}", string.Join("|", values), sent ?? "absent", ok));
+            if (!(matched &= ok) && trace is null)
+            {
+                return false;
+            }
+        }
+
+        if (trace is not null)
+        {
+            trace.Matched = matched;
+        }
+
+        return matched;
+    }
+
+    private static string Bool(bool value) => value ? "true" : "false";
+
+    private static string Describe(PolicyRule rule, bool pinned)
+    {
+        var parts = new List<string>();
+        if (pinned)
+        {
+            parts.Add($"pins '{rule.Route}'");
+        }
+
+        if (rule.Exclude.Count > 0)
+        {
+            parts.Add($"excludes {string.Join(", ", rule.Exclude)}");
+        }
+
+        if (rule.QualityFloor is { } floor)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"sets quality_floor {floor}"));
+        }
+
+        if (rule.CostCapUsd is { } cap)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"sets cost_cap_usd {cap}"));
+        }
+
+        return string.Join("; ", parts);
     }
 }

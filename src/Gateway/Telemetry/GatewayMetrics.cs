@@ -26,6 +26,9 @@ public sealed class GatewayMetrics
         public const string NeedsStrong = "gateway_classifier_needs_strong";
         public const string ClassifierReloads = "gateway_classifier_reloads_total";
         public const string ClassifierInfo = "gateway_classifier_model_info";
+        public const string Decisions = "gateway_route_decisions_total";
+        public const string PolicyReloads = "gateway_policy_reloads_total";
+        public const string PolicyInfo = "gateway_policy_info";
     }
 
     public static class Labels
@@ -42,6 +45,8 @@ public sealed class GatewayMetrics
         public const string Category = "category";
         public const string Result = "result";
         public const string Version = "version";
+        public const string Via = "via";
+        public const string Rule = "rule";
     }
 
     private static readonly double[] LatencyBuckets =
@@ -59,6 +64,9 @@ public sealed class GatewayMetrics
     private readonly Histogram _needsStrong;
     private readonly Counter _classifierReloads;
     private readonly Gauge _classifierInfo;
+    private readonly Counter _decisions;
+    private readonly Counter _policyReloads;
+    private readonly Gauge _policyInfo;
 
     public GatewayMetrics()
     {
@@ -90,6 +98,11 @@ public sealed class GatewayMetrics
             Labels.Result);
         _classifierInfo = factory.CreateGauge(Names.ClassifierInfo, "1 for the classifier model version serving now.",
             Labels.Version);
+        _decisions = factory.CreateCounter(Names.Decisions, "Routing decisions by chosen route, what decided (rule, pinned, objective, default, budget, model) and the deciding rule.",
+            Labels.Route, Labels.Via, Labels.Rule);
+        _policyReloads = factory.CreateCounter(Names.PolicyReloads, "Policy changes applied or refused; result is ok or failed, source is file, api or rollback.",
+            Labels.Result, "source");
+        _policyInfo = factory.CreateGauge(Names.PolicyInfo, "1 for the policy version serving now.", Labels.Version);
     }
 
     public CollectorRegistry Registry { get; }
@@ -125,6 +138,22 @@ public sealed class GatewayMetrics
     {
         _classifications.WithLabels(classification.Category).Inc();
         _needsStrong.Observe(classification.NeedsStrong);
+    }
+
+    /// <summary>Route and rule names come from the policy, a bounded set admins control.</summary>
+    public void Decided(Routing.RouteDecision decision) =>
+        _decisions.WithLabels(decision.Route.Name, decision.Via, decision.Rule ?? "").Inc();
+
+    public void PolicyReload(bool succeeded, string source) => _policyReloads.WithLabels(succeeded ? "ok" : "failed", source).Inc();
+
+    public void PolicyApplied(string version)
+    {
+        foreach (var labels in _policyInfo.GetAllLabelValues())
+        {
+            _policyInfo.RemoveLabelled(labels);
+        }
+
+        _policyInfo.WithLabels(version).Set(1);
     }
 
     public void ClassifierReload(bool succeeded) => _classifierReloads.WithLabels(succeeded ? "ok" : "failed").Inc();

@@ -29,6 +29,15 @@ internal static partial class Log
     [LoggerMessage(1100, LogLevel.Information, "Loaded routing policy {Path} version {Version} with {RouteCount} route(s)")]
     public static partial void PolicyLoaded(ILogger logger, string path, string version, int routeCount);
 
+    [LoggerMessage(1101, LogLevel.Information, "Policy {Path} changed ({Source}): version {Previous} replaced by {Version}")]
+    public static partial void PolicyApplied(ILogger logger, string path, string previous, string version, string source);
+
+    [LoggerMessage(1102, LogLevel.Error, "Policy {Path} changed but is invalid; version {Current} keeps serving. Errors:\n  {Errors}")]
+    public static partial void PolicyReloadRejected(ILogger logger, string path, string current, string errors);
+
+    [LoggerMessage(1103, LogLevel.Warning, "Policy {Version}: {Warning}")]
+    public static partial void PolicyWarning(ILogger logger, string version, string warning);
+
     [LoggerMessage(1200, LogLevel.Information, "Loaded classifier {Path} version {Version} with categories {Labels}")]
     public static partial void ClassifierLoaded(ILogger logger, string path, string version, string labels);
 

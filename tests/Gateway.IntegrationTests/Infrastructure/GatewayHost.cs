@@ -68,6 +68,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var config = new Dictionary<string, string?>
         {
             ["Policies:Path"] = policyDirectory,
+            ["Ledger:ConnectionString"] = $"Data Source={Path.Combine(policyDirectory, "gateway.db")}",
             ["Upstreams:fake:BaseUrl"] = upstreamBaseUrl,
             ["Upstreams:fake:ApiKey"] = ProviderKey,
             ["Upstreams:fake:Timeout"] = "00:00:10",

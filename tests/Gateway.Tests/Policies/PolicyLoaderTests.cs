@@ -93,7 +93,7 @@ public sealed class PolicyLoaderTests
         Assert.Contains("routes.a.price.output_per_mtok: is required", result.Errors);
         Assert.Contains("routes.a.models.cheap.output_per_mtok: must be >= 0", result.Errors);
         Assert.Contains("routes.a.fallbacks[0]: unknown route 'ghost'", result.Errors);
-        Assert.Contains(result.Errors, e => e.StartsWith("routes.b.kind: must be one of", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("routes.b.kind: 'warp-drive' is not one of", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.StartsWith("routes.b.price: is required", StringComparison.Ordinal));
         Assert.Contains("default_route: unknown route 'missing'", result.Errors);
         Assert.Contains(result.Errors, e => e.StartsWith("reference_route: 'b' must be a hosted route", StringComparison.Ordinal));
@@ -116,15 +116,34 @@ public sealed class PolicyLoaderTests
     }
 
     [Fact]
-    public void Load_RejectsKindsThisBuildCannotServe()
+    public void Load_LocalRouteWithoutItsModel_IsUnavailableNotInvalid()
+    {
+        const string yaml = """
+            default_route: a
+            routes:
+              a: { kind: hosted, upstream: openai, model: m, price: { input_per_mtok: 1, output_per_mtok: 1 } }
+              l: { kind: local, local_model: tiny, model: tiny, price: { input_per_mtok: 0, output_per_mtok: 0 } }
+            """;
+
+        var result = Loader("openai").Load(yaml);
+
+        Assert.Empty(result.Errors);
+        var local = result.Policy!.RoutesByName["l"];
+        Assert.False(local.Available);
+        Assert.Contains("no local route target", local.UnavailableReason, StringComparison.Ordinal);
+        Assert.Contains(result.Warnings!, w => w.StartsWith("routes.l: unavailable until configured", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_UnservableDefaultRoute_IsAnError()
     {
         const string yaml = """
             default_route: l
             routes:
-              l: { kind: local, model: tiny, price: { input_per_mtok: 0, output_per_mtok: 0 } }
+              l: { kind: local, local_model: tiny, model: tiny, price: { input_per_mtok: 0, output_per_mtok: 0 } }
             """;
 
-        Assert.Equal(["routes.l.kind: 'local' routes are not available in this gateway build yet"], Loader().Load(yaml).Errors);
+        Assert.Contains(Loader().Load(yaml).Errors, e => e.StartsWith("default_route: 'l' cannot be served by this gateway", StringComparison.Ordinal));
     }
 
     [Theory]

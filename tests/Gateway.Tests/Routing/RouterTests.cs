@@ -2,6 +2,7 @@ using System.Text;
 using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Routing;
+using Gateway.Spend;
 
 namespace Gateway.Tests.Routing;
 
@@ -38,7 +39,7 @@ public sealed class RouterTests
             ? $$"""{"model":"{{model}}","input":"x"}"""
             : $$"""{"model":"{{model}}","messages":[{"role":"user","content":"x"}]}""";
         using var request = OpenAiRequest.Parse(operation, Encoding.UTF8.GetBytes(body));
-        return new Router().Decide(Policy, request, classification: null);
+        return new Router(new BudgetTracker(TimeProvider.System)).Decide(Policy, request, classification: null, new RequestFacts("research", "research-ci"));
     }
 
     [Fact]
