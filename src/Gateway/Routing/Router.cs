@@ -89,12 +89,22 @@ public sealed class Router(BudgetTracker budgets)
         PolicyRule? pinningRule = null;
         foreach (var rule in policy.Rules)
         {
-            var ruleTrace = trace is null ? null : new RuleTrace { Name = rule.Name, Index = rule.Index };
-            trace?.Rules.Add(ruleTrace!);
             if (pinningRule is not null)
             {
-                ruleTrace!.Evaluated = false;
+                // Decided: later rules are not evaluated (an explanation still lists them).
+                if (trace is null)
+                {
+                    break;
+                }
+
+                trace.Rules.Add(new RuleTrace { Name = rule.Name, Index = rule.Index, Evaluated = false });
                 continue;
+            }
+
+            var ruleTrace = trace is null ? null : new RuleTrace { Name = rule.Name, Index = rule.Index };
+            if (ruleTrace is not null)
+            {
+                trace!.Rules.Add(ruleTrace);
             }
 
             if (!Matches(rule, request, classification, facts, promptTokens, ruleTrace))
