@@ -28,6 +28,17 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public string BaseUrl { get; }
 
+    /// <summary>The routing.yaml this gateway serves (tests edit it to exercise hot reload).</summary>
+    public string PolicyPath => Path.Combine(_policyDirectory, "routing.yaml");
+
+    /// <summary>A client that sends the admin key.</summary>
+    public HttpClient AdminClient()
+    {
+        var admin = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
+        return admin;
+    }
+
     /// <summary>A client that sends <see cref="ClientKey"/>.</summary>
     public HttpClient Client { get; }
 
