@@ -13,8 +13,10 @@ RUN dotnet publish src/Gateway/Gateway.csproj -c Release -o /app --no-restore
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app ./
+RUN mkdir -p /app/data && chown -R app:app /app/data /app/policies
 ENV ASPNETCORE_URLS=http://+:8080 \
-    Policies__Path=/app/policies
+    Policies__Path=/app/policies \
+    Ledger__ConnectionString="Data Source=/app/data/gateway.db"
 EXPOSE 8080
 USER app
 ENTRYPOINT ["dotnet", "Gateway.dll"]

@@ -194,6 +194,23 @@ public sealed class PolicyAdminTests : GatewayWithUpstream
     }
 
     [Fact]
+    public async Task Put_WhenTheFileCannotBeWritten_Is500AndAppliesNothing()
+    {
+        using var admin = Gateway.AdminClient();
+        var before = await ServedVersion();
+        // A directory where the temp file goes makes the write fail, even for root.
+        Directory.CreateDirectory(Gateway.PolicyPath + ".tmp");
+
+        using var response = await admin.PutAsync("/admin/policy", Yaml(Changed));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var error = (await Json(response))["error"]!;
+        Assert.Equal("policy_not_writable", error["code"]!.GetValue<string>());
+        Assert.Contains("nothing was applied", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(before, await ServedVersion());
+    }
+
+    [Fact]
     public async Task Rollback_UnknownVersion_Is404()
     {
         using var admin = Gateway.AdminClient();

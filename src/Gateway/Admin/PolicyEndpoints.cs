@@ -36,7 +36,7 @@ internal static class PolicyEndpoints
         admin.MapPut("/policy", async (HttpContext http, FilePolicyProvider provider, IOptions<OpenAiOptions> options) =>
         {
             var before = provider.Current.Version;
-            var result = await provider.ApplyAsync(await ReadDocumentAsync(http, options.Value), AdminActor, "api", http.RequestAborted);
+            var result = await ApplyAsync(provider, await ReadDocumentAsync(http, options.Value), "api", http.RequestAborted);
             return result.Policy is null
                 ? throw OpenAiErrors.InvalidPolicy(result.Errors)
                 : TypedResults.Ok(new AppliedResponse(result.Policy.Version, before, result.Policy.Version != before, result.Warnings ?? []));
@@ -50,7 +50,7 @@ internal static class PolicyEndpoints
             var document = await audit.DocumentAsync(version, http.RequestAborted) ?? throw OpenAiErrors.PolicyVersionNotFound(version);
             var before = provider.Current.Version;
             // Validated against today's configuration: a version naming an upstream removed since is refused, not applied.
-            var result = await provider.ApplyAsync(document, AdminActor, "rollback", http.RequestAborted);
+            var result = await ApplyAsync(provider, document, "rollback", http.RequestAborted);
             return result.Policy is null
                 ? throw OpenAiErrors.InvalidPolicy(result.Errors)
                 : TypedResults.Ok(new AppliedResponse(result.Policy.Version, before, result.Policy.Version != before, result.Warnings ?? []));
@@ -86,6 +86,18 @@ internal static class PolicyEndpoints
                 decision?.Fallbacks.Select(f => f.Name).ToArray() ?? [],
                 refused));
         });
+    }
+
+    private static async Task<PolicyLoadResult> ApplyAsync(FilePolicyProvider provider, string document, string source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await provider.ApplyAsync(document, AdminActor, source, cancellationToken);
+        }
+        catch (PolicyWriteException ex)
+        {
+            throw OpenAiErrors.PolicyNotWritable(ex.Message);
+        }
     }
 
     private static async Task<string> ReadDocumentAsync(HttpContext http, OpenAiOptions options)

@@ -91,6 +91,8 @@ public static class OpenAiErrors
         $"The policy is invalid ({errors.Count} error{(errors.Count == 1 ? "" : "s")}): {string.Join("; ", errors.Take(3))}{(errors.Count > 3 ? "; …" : "")}. Nothing was applied.",
         InvalidRequest, "invalid_policy") { Errors = errors };
 
+    public static OpenAiException PolicyNotWritable(string message) => new(500, message, Server, "policy_not_writable");
+
     public static OpenAiException PolicyVersionNotFound(string version) => new(404,
         $"No applied policy has version '{version}'. GET /admin/policy/history lists them.", InvalidRequest, "policy_version_not_found", "version");
 

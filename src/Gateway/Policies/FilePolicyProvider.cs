@@ -144,8 +144,18 @@ public sealed class FilePolicyProvider(
 
             var path = FilePath;
             var temp = path + ".tmp";
-            await File.WriteAllTextAsync(temp, yaml, cancellationToken);
-            File.Move(temp, path, overwrite: true);
+            try
+            {
+                await File.WriteAllTextAsync(temp, yaml, cancellationToken);
+                File.Move(temp, path, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Not applied: serving a policy the file does not hold would be undone by the next restart.
+                metrics.PolicyReload(succeeded: false, source);
+                throw new PolicyWriteException(path, ex);
+            }
+
             Publish(result, before, source);
             await audit.AppendAsync(timeProvider.GetUtcNow(), actor, source, before, result.Policy, cancellationToken);
             return result;
@@ -200,6 +210,10 @@ public sealed class FilePolicyProvider(
     internal static string ResolveFile(string folder, string contentRoot) =>
         AppFiles.Resolve(Path.Combine(folder, PolicyOptions.RoutingFileName), contentRoot);
 }
+
+/// <summary>A valid policy that could not be written to its file, and so was not applied.</summary>
+public sealed class PolicyWriteException(string path, Exception inner)
+    : Exception($"The policy file {path} cannot be written ({inner.Message}); nothing was applied. Make the folder writable by the gateway.", inner);
 
 /// <summary>A policy that cannot be used; its message lists every error.</summary>
 public sealed class PolicyLoadException(string path, IReadOnlyList<string> errors)
