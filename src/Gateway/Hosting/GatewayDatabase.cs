@@ -1,35 +1,88 @@
 using System.ComponentModel.DataAnnotations;
+using System.Data.Common;
+using FluentValidation;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Gateway.Hosting;
 
-/// <summary>The gateway's database, bound from the <c>Ledger</c> section (ARCHITECTURE §4, §6).</summary>
+/// <summary>The gateway's database (ledger, policy audit), bound from the <c>Ledger</c> section (ARCHITECTURE §4, §6).</summary>
 public sealed class LedgerOptions
 {
     public const string Section = "Ledger";
+    public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
 
-    /// <summary><c>sqlite</c> (default, embedded). <c>postgres</c> arrives with the spend ledger (issue #7).</summary>
+    /// <summary><c>sqlite</c> (default, embedded, WAL) or <c>postgres</c> (shared by replicas).</summary>
     [Required]
-    [RegularExpression("^sqlite$", ErrorMessage = "Ledger:Provider must be 'sqlite' in this build (postgres arrives with the spend ledger)")]
-    public string Provider { get; set; } = "sqlite";
+    public string Provider { get; set; } = Sqlite;
 
-    /// <summary>Default <c>Data Source=data/gateway.db</c>, relative to the working directory; the folder is created.</summary>
+    /// <summary>SQLite default <c>Data Source=data/gateway.db</c> (relative to the working directory; the folder is created). PostgreSQL: an Npgsql connection string.</summary>
     [Required]
     public string ConnectionString { get; set; } = "Data Source=data/gateway.db";
+
+    /// <summary><c>batched</c> (default): a record is committed within <see cref="FlushInterval"/>; graceful shutdown drains. <c>sync</c>: the response completes only after its record is committed.</summary>
+    [Required]
+    public string Durability { get; set; } = "batched";
+
+    /// <summary>Longest a record waits before its batch is written (default 200 ms).</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Most records written in one transaction (default 500).</summary>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Records held while the store is slow or down (default 100,000). When full, requests wait and /readyz reports unready; nothing is dropped.</summary>
+    [Range(1, 10_000_000)]
+    public int BufferCapacity { get; set; } = 100_000;
+
+    public bool IsSync => string.Equals(Durability, "sync", StringComparison.OrdinalIgnoreCase);
+}
+
+internal sealed class LedgerOptionsValidator : AbstractValidator<LedgerOptions>
+{
+    public LedgerOptionsValidator()
+    {
+        RuleFor(o => o.Provider).Must(p => p is LedgerOptions.Sqlite or LedgerOptions.Postgres)
+            .WithMessage("must be 'sqlite' or 'postgres'");
+        RuleFor(o => o.Durability).Must(d => d is "batched" or "sync")
+            .WithMessage("must be 'batched' or 'sync'");
+        RuleFor(o => o.ConnectionString).Must(c => !c.TrimStart().StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
+            .When(o => o.Provider == LedgerOptions.Postgres)
+            .WithMessage("must be a PostgreSQL connection string (Host=…;Database=…;Username=…) when Ledger:Provider is postgres");
+        RuleFor(o => o.FlushInterval).InclusiveBetween(TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1))
+            .WithMessage("must be between 1 ms and 1 minute");
+    }
+}
+
+internal sealed class LedgerOptionsValidation : IValidateOptions<LedgerOptions>
+{
+    private readonly LedgerOptionsValidator _validator = new();
+
+    public ValidateOptionsResult Validate(string? name, LedgerOptions options) =>
+        OptionsValidation.From(_validator.Validate(options), LedgerOptions.Section);
 }
 
 /// <summary>
-/// Opens connections to the embedded SQLite database in WAL mode (readers never wait for the
-/// writer). Features own their tables and create them on first use.
+/// Opens connections to the configured database: embedded SQLite in WAL mode (readers never wait
+/// for the writer) or PostgreSQL. Features own their tables and create them on first use; SQL is
+/// written once for both (<c>@name</c> parameters, ISO-8601 UTC text timestamps, integer money).
 /// </summary>
-public sealed class GatewayDatabase
+public sealed class GatewayDatabase : IAsyncDisposable
 {
-    private readonly string _connectionString;
+    private readonly string? _sqlite;
+    private readonly NpgsqlDataSource? _postgres;
     private int _prepared;
 
     public GatewayDatabase(IOptions<LedgerOptions> options)
     {
+        if (options.Value.Provider == LedgerOptions.Postgres)
+        {
+            _postgres = NpgsqlDataSource.Create(options.Value.ConnectionString);
+            return;
+        }
+
         var builder = new SqliteConnectionStringBuilder(options.Value.ConnectionString);
         if (builder.DataSource is { Length: > 0 } file && file != ":memory:" && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
         {
@@ -37,12 +90,23 @@ public sealed class GatewayDatabase
         }
 
         builder.Pooling = true;
-        _connectionString = builder.ToString();
+        builder.DefaultTimeout = 30;
+        _sqlite = builder.ToString();
     }
 
-    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    public bool IsPostgres => _postgres is not null;
+
+    /// <summary>An auto-numbered primary key column in this database's dialect.</summary>
+    public string IdentityColumn => IsPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(cancellationToken);
+        }
+
+        var connection = new SqliteConnection(_sqlite);
         await connection.OpenAsync(cancellationToken);
         if (Interlocked.Exchange(ref _prepared, 1) == 0)
         {
@@ -52,5 +116,25 @@ public sealed class GatewayDatabase
         }
 
         return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+    }
+}
+
+internal static class DbCommandExtensions
+{
+    public static DbCommand With(this DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+        return command;
     }
 }

@@ -10,6 +10,7 @@ using Gateway.Targets;
 using Gateway.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace Gateway.Hosting;
@@ -32,6 +33,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayMetrics>();
         services.AddOptions<OpenAiOptions>().BindConfiguration(OpenAiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LedgerOptions>, LedgerOptionsValidation>();
         services.AddSingleton<GatewayDatabase>();
         services.AddGatewayAuth();
         services.AddGatewayTargets();

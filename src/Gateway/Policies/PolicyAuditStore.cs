@@ -26,7 +26,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS policy_audit (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id {identity},
             at TEXT NOT NULL,
             actor TEXT NOT NULL,
             source TEXT NOT NULL,
@@ -45,15 +45,15 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO policy_audit (at, actor, source, version_before, version_after, diff, document)
-            VALUES ($at, $actor, $source, $before, $after, $diff, $document);
+            VALUES (@at, @actor, @source, @before, @after, @diff, @document);
             """;
-        command.Parameters.AddWithValue("$at", at.ToString("O", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$actor", actor);
-        command.Parameters.AddWithValue("$source", source);
-        command.Parameters.AddWithValue("$before", (object?)before?.Version ?? DBNull.Value);
-        command.Parameters.AddWithValue("$after", after.Version);
-        command.Parameters.AddWithValue("$diff", Diff(before?.Document ?? "", after.Document));
-        command.Parameters.AddWithValue("$document", after.Document);
+        command.With("@at", at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
+            .With("@actor", actor)
+            .With("@source", source)
+            .With("@before", before?.Version)
+            .With("@after", after.Version)
+            .With("@diff", Diff(before?.Document ?? "", after.Document))
+            .With("@document", after.Document);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -62,8 +62,8 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, at, actor, source, version_before, version_after, diff FROM policy_audit ORDER BY id DESC LIMIT $limit;";
-        command.Parameters.AddWithValue("$limit", limit);
+        command.CommandText = "SELECT id, at, actor, source, version_before, version_after, diff FROM policy_audit ORDER BY id DESC LIMIT @limit;";
+        command.With("@limit", limit);
         var entries = new List<PolicyAuditEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -86,8 +86,8 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT document FROM policy_audit WHERE version_after = $version ORDER BY id DESC LIMIT 1;";
-        command.Parameters.AddWithValue("$version", version);
+        command.CommandText = "SELECT document FROM policy_audit WHERE version_after = @version ORDER BY id DESC LIMIT 1;";
+        command.With("@version", version);
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
@@ -99,13 +99,13 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
-    private async Task<Microsoft.Data.Sqlite.SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = await database.OpenAsync(cancellationToken);
         if (Volatile.Read(ref _ready) == 0)
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = Schema;
+            command.CommandText = Schema.Replace("{identity}", database.IdentityColumn, StringComparison.Ordinal);
             await command.ExecuteNonQueryAsync(cancellationToken);
             Volatile.Write(ref _ready, 1);
         }

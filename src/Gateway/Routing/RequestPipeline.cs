@@ -1,4 +1,5 @@
 using Gateway.Auth;
+using Gateway.Routing;
 using Gateway.Classification;
 using Gateway.OpenAi;
 using Gateway.Policies;
@@ -17,6 +18,7 @@ public sealed class RequestPipeline(
     Router router,
     RouteExecutor executor,
     ISpendRecorder spend,
+    BudgetTracker budgets,
     GatewayMetrics metrics,
     IOptions<OpenAiOptions> options,
     TimeProvider timeProvider,
@@ -35,63 +37,83 @@ public sealed class RequestPipeline(
         feature.PolicyVersion = policy.Version;
 
         OpenAiRequest? request = null;
+        PromptClassification? classification = null;
+        RouteDecision? decision = null;
+        SpendRecord? record = null;
+        BudgetTracker.Reservation? reservation = null;
         try
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
-            var classification = operation.IsGenerative() ? classifier?.Classify(request.Root) : null;
-            var decision = router.Decide(policy, request, classification, new RequestFacts(identity.Team, identity.KeyId, http.Request.Headers));
+            classification = operation.IsGenerative() ? classifier?.Classify(request.Root) : null;
+            decision = router.Decide(policy, request, classification, new RequestFacts(identity.Team, identity.KeyId, http.Request.Headers));
             metrics.Decided(decision);
 
+            // Held against the team's budget until the actual cost is recorded, so concurrent requests see it.
+            reservation = budgets.Reserve(identity.Team, decision.EstimatedCostUsd);
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
                 http.RequestAborted);
 
             var usage = result.Outcome.Usage;
-            spend.Record(new SpendRecord
+            record = Record(identity, feature, policy, request, classification, started, result.Outcome.Status) with
             {
-                RequestId = feature.RequestId,
-                Timestamp = timeProvider.GetUtcNow(),
-                KeyId = identity.KeyId,
-                Team = identity.Team,
                 Route = result.Route.Name,
                 Model = result.Model,
-                Category = classification?.Category,
-                NeedsStrong = classification?.NeedsStrong,
-                Status = result.Outcome.Status,
                 Usage = usage,
                 CostUsd = usage is null ? 0 : Pricing.Cost(result.Route.PriceFor(result.Model), usage),
                 CounterfactualCostUsd = usage is null || policy.ReferenceRoute is not { } reference
                     ? null
                     : Pricing.Cost(reference.Price, usage),
-                Latency = timeProvider.GetElapsedTime(started),
                 TimeToFirstByte = result.Outcome.TimeToFirstByte,
                 FallbackFrom = result.FallbackFrom,
-                PolicyVersion = policy.Version,
-                Stream = request.Stream,
-            });
+            };
         }
         catch (OpenAiException rejected)
         {
             // Refused before any route ran: still a request this team made, so it is recorded.
-            spend.Record(new SpendRecord
-            {
-                RequestId = feature.RequestId,
-                Timestamp = timeProvider.GetUtcNow(),
-                KeyId = identity.KeyId,
-                Team = identity.Team,
-                Route = NoRoute,
-                Model = NoRoute,
-                Status = rejected.Status,
-                Latency = timeProvider.GetElapsedTime(started),
-                PolicyVersion = policy.Version,
-                Stream = request?.Stream ?? false,
-            });
+            record = Record(identity, feature, policy, request, classification, started, rejected.Status);
+            throw;
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (nginx's 499): recorded, with whatever route had been chosen.
+            record = Record(identity, feature, policy, request, classification, started, ClientClosedRequest, decision);
+            throw;
+        }
+        catch (Exception)
+        {
+            record = Record(identity, feature, policy, request, classification, started, StatusCodes.Status500InternalServerError, decision);
             throw;
         }
         finally
         {
             request?.Dispose();
+            if (record is not null)
+            {
+                await spend.RecordAsync(record);
+            }
+
+            reservation?.Dispose();
         }
     }
+
+    private const int ClientClosedRequest = 499;
+
+    private SpendRecord Record(ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,
+        PromptClassification? classification, long started, int status, RouteDecision? decision = null) => new()
+    {
+        RequestId = feature.RequestId,
+        Timestamp = timeProvider.GetUtcNow(),
+        KeyId = identity.KeyId,
+        Team = identity.Team,
+        Route = decision?.Route.Name ?? NoRoute,
+        Model = decision?.TargetModel ?? NoRoute,
+        Category = classification?.Category,
+        NeedsStrong = classification?.NeedsStrong,
+        Status = status,
+        Latency = timeProvider.GetElapsedTime(started),
+        PolicyVersion = policy.Version,
+        Stream = request?.Stream ?? false,
+    };
 }

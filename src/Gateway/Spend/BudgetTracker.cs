@@ -3,14 +3,46 @@ using System.Collections.Concurrent;
 namespace Gateway.Spend;
 
 /// <summary>
-/// Each team's spend in the current UTC day and month, fed by every spend record, read by routing
-/// to enforce budgets. In memory: counters restart empty with the process until the ledger
-/// (issue #7) rebuilds them at start. Requests in flight are not reserved, so a burst can overshoot
-/// a budget by the cost of the requests already admitted.
+/// Each team's spend in the current UTC day and month, read by routing to enforce budgets: seeded
+/// from the ledger at start, fed by every spend record, plus the estimated cost of requests in
+/// flight (reservations), so concurrent requests cannot overspend by more than those estimates.
 /// </summary>
 public sealed class BudgetTracker(TimeProvider timeProvider)
 {
     private readonly ConcurrentDictionary<string, TeamSpend> _teams = new(StringComparer.Ordinal);
+
+    /// <summary>Replaces the counters with totals read from the ledger (at start).</summary>
+    public void Seed(IReadOnlyDictionary<string, (decimal Day, decimal Month)> spend)
+    {
+        var now = timeProvider.GetUtcNow().UtcDateTime;
+        foreach (var (team, (day, month)) in spend)
+        {
+            _teams.GetOrAdd(team, _ => new TeamSpend()).Set(day, month, now);
+        }
+    }
+
+    /// <summary>Holds <paramref name="estimatedUsd"/> against the team until the request is recorded; dispose to release.</summary>
+    public Reservation Reserve(string team, decimal estimatedUsd)
+    {
+        var spend = _teams.GetOrAdd(team, _ => new TeamSpend());
+        spend.Reserve(estimatedUsd);
+        return new Reservation(spend, estimatedUsd);
+    }
+
+    /// <summary>An estimated cost held against a team's budget while its request runs.</summary>
+    public sealed class Reservation : IDisposable
+    {
+        private TeamSpend? _spend;
+        private readonly decimal _amount;
+
+        internal Reservation(TeamSpend spend, decimal amount)
+        {
+            _spend = spend;
+            _amount = amount;
+        }
+
+        public void Dispose() => Interlocked.Exchange(ref _spend, null)?.Reserve(-_amount);
+    }
 
     public void Add(string team, decimal costUsd, DateTimeOffset at)
     {
@@ -20,17 +52,36 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>USD spent by <paramref name="team"/> today and this month (UTC).</summary>
+    /// <summary>USD spent by <paramref name="team"/> today and this month (UTC), reservations in flight included.</summary>
     public (decimal Day, decimal Month) Spent(string team) =>
         _teams.TryGetValue(team, out var spend) ? spend.Read(timeProvider.GetUtcNow().UtcDateTime) : (0, 0);
 
-    private sealed class TeamSpend
+    internal sealed class TeamSpend
     {
         private readonly Lock _gate = new();
         private DateOnly _day;
         private decimal _dayTotal;
         private (int Year, int Month) _month;
         private decimal _monthTotal;
+        private decimal _reserved;
+
+        public void Reserve(decimal amount)
+        {
+            lock (_gate)
+            {
+                _reserved += amount;
+            }
+        }
+
+        public void Set(decimal day, decimal month, DateTime now)
+        {
+            lock (_gate)
+            {
+                Roll(now);
+                _dayTotal = day;
+                _monthTotal = month;
+            }
+        }
 
         public void Add(decimal cost, DateTime at)
         {
@@ -54,7 +105,7 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
             lock (_gate)
             {
                 Roll(now);
-                return (_dayTotal, _monthTotal);
+                return (_dayTotal + _reserved, _monthTotal + _reserved);
             }
         }
 

@@ -1,10 +1,10 @@
 namespace Gateway.Spend;
 
 /// <summary>
-/// The single entry point for spend: every request that reached routing is recorded here exactly once.
-/// Implementations must not block the request path.
+/// The single entry point for spend: every authenticated request is recorded here exactly once.
+/// Returns when the record is safe by the configured durability: buffered (batched) or committed (sync).
 /// </summary>
 public interface ISpendRecorder
 {
-    void Record(SpendRecord record);
+    ValueTask RecordAsync(SpendRecord record);
 }

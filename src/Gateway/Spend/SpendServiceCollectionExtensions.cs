@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
 namespace Gateway.Spend;
 
 public static class SpendServiceCollectionExtensions
@@ -5,7 +7,20 @@ public static class SpendServiceCollectionExtensions
     public static IServiceCollection AddGatewaySpend(this IServiceCollection services)
     {
         services.AddSingleton<BudgetTracker>();
-        services.AddSingleton<ISpendRecorder, MetricsSpendRecorder>();
+        services.AddSingleton<SpendLedgerStore>();
+        services.AddSingleton<LedgerWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());
+        services.AddSingleton<ISpendRecorder, SpendRecorder>();
+        services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger", tags: ["ready"]);
         return services;
     }
+}
+
+/// <summary>Unready only when the ledger buffer is full: a slow or failing store alone does not stop traffic.</summary>
+internal sealed class LedgerHealthCheck(LedgerWriter writer) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(writer.BufferFull
+            ? HealthCheckResult.Unhealthy($"the ledger buffer is full ({writer.Pending} records waiting for the store)")
+            : HealthCheckResult.Healthy($"{writer.Pending} records pending"));
 }

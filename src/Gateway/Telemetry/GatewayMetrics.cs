@@ -29,6 +29,11 @@ public sealed class GatewayMetrics
         public const string Decisions = "gateway_route_decisions_total";
         public const string PolicyReloads = "gateway_policy_reloads_total";
         public const string PolicyInfo = "gateway_policy_info";
+        public const string LedgerPending = "gateway_ledger_pending_records";
+        public const string LedgerWrites = "gateway_ledger_records_written_total";
+        public const string BudgetSpent = "gateway_budget_spent_usd";
+        public const string BudgetLimit = "gateway_budget_limit_usd";
+        public const string BudgetRemaining = "gateway_budget_remaining_usd";
     }
 
     public static class Labels
@@ -47,6 +52,7 @@ public sealed class GatewayMetrics
         public const string Version = "version";
         public const string Via = "via";
         public const string Rule = "rule";
+        public const string Period = "period";
     }
 
     private static readonly double[] LatencyBuckets =
@@ -67,6 +73,11 @@ public sealed class GatewayMetrics
     private readonly Counter _decisions;
     private readonly Counter _policyReloads;
     private readonly Gauge _policyInfo;
+    private readonly Gauge _ledgerPending;
+    private readonly Counter _ledgerWrites;
+    private readonly Gauge _budgetSpent;
+    private readonly Gauge _budgetLimit;
+    private readonly Gauge _budgetRemaining;
 
     public GatewayMetrics()
     {
@@ -103,6 +114,11 @@ public sealed class GatewayMetrics
         _policyReloads = factory.CreateCounter(Names.PolicyReloads, "Policy changes applied or refused; result is ok or failed, source is file, api or rollback.",
             Labels.Result, "source");
         _policyInfo = factory.CreateGauge(Names.PolicyInfo, "1 for the policy version serving now.", Labels.Version);
+        _ledgerPending = factory.CreateGauge(Names.LedgerPending, "Spend records accepted but not yet committed to the ledger.");
+        _ledgerWrites = factory.CreateCounter(Names.LedgerWrites, "Spend records written to the ledger; result ok or failed (failed ones are retried).", Labels.Result);
+        _budgetSpent = factory.CreateGauge(Names.BudgetSpent, "Team spend in the current budget period (UTC day or month), in-flight reservations included.", Labels.Team, Labels.Period);
+        _budgetLimit = factory.CreateGauge(Names.BudgetLimit, "Team budget for the period, from the policy.", Labels.Team, Labels.Period);
+        _budgetRemaining = factory.CreateGauge(Names.BudgetRemaining, "Team budget left in the period (never below 0).", Labels.Team, Labels.Period);
     }
 
     public CollectorRegistry Registry { get; }
@@ -154,6 +170,18 @@ public sealed class GatewayMetrics
         }
 
         _policyInfo.WithLabels(version).Set(1);
+    }
+
+    public void LedgerPending(int pending) => _ledgerPending.Set(pending);
+
+    public void LedgerWritten(int records, bool succeeded) => _ledgerWrites.WithLabels(succeeded ? "ok" : "failed").Inc(records);
+
+    /// <summary>Teams come from the policy's budgets (admin-controlled, bounded).</summary>
+    public void Budget(string team, string period, decimal spent, decimal limit)
+    {
+        _budgetSpent.WithLabels(team, period).Set((double)spent);
+        _budgetLimit.WithLabels(team, period).Set((double)limit);
+        _budgetRemaining.WithLabels(team, period).Set((double)Math.Max(0, limit - spent));
     }
 
     public void ClassifierReload(bool succeeded) => _classifierReloads.WithLabels(succeeded ? "ok" : "failed").Inc();

@@ -47,6 +47,24 @@ internal static partial class Log
     [LoggerMessage(1202, LogLevel.Error, "Classifier {Path} changed but cannot be used, version {Current} keeps serving: {Reason}")]
     public static partial void ClassifierReloadFailed(ILogger logger, string path, string reason, string current);
 
+    [LoggerMessage(1300, LogLevel.Information, "Spend ledger ready; budget counters rebuilt for {Teams} team(s)")]
+    public static partial void LedgerReady(ILogger logger, int teams);
+
+    [LoggerMessage(1301, LogLevel.Warning, "Spend ledger write of {Records} record(s) failed (attempt {Attempt}); records stay buffered and are retried: {Reason}")]
+    public static partial void LedgerWriteFailed(ILogger logger, int records, int attempt, string reason);
+
+    [LoggerMessage(1302, LogLevel.Error, "Spend ledger buffer is full ({Capacity} records): requests wait until the store catches up")]
+    public static partial void LedgerBufferFull(ILogger logger, int capacity);
+
+    [LoggerMessage(1303, LogLevel.Error, "Spend ledger store unavailable at shutdown: {Records} record(s) written to {Path}; they are replayed at the next start")]
+    public static partial void LedgerSpilled(ILogger logger, int records, string path);
+
+    [LoggerMessage(1304, LogLevel.Information, "Replayed {Records} spilled ledger record(s) from {Path}")]
+    public static partial void LedgerReplayed(ILogger logger, int records, string path);
+
+    [LoggerMessage(1310, LogLevel.Warning, "Team {Team} has used {Spent} USD of its {Period} budget of {Limit} USD (80% soft threshold)")]
+    public static partial void BudgetSoftThreshold(ILogger logger, string team, string period, decimal spent, decimal limit);
+
     [LoggerMessage(2000, LogLevel.Warning, "Upstream {Upstream} failed: {Error} ({ExceptionType}: {ExceptionMessage})")]
     public static partial void UpstreamFailed(ILogger logger, string upstream, ForwarderError error, string? exceptionType, string? exceptionMessage);
 

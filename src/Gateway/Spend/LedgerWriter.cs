@@ -1,0 +1,246 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Gateway.Hosting;
+using Gateway.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Spend;
+
+/// <summary>
+/// Takes ledger writes off the request path: records go into a bounded channel and one writer
+/// commits them in batches (at most <see cref="LedgerOptions.BatchSize"/>, at least every
+/// <see cref="LedgerOptions.FlushInterval"/>). Nothing is dropped:
+/// <list type="bullet">
+/// <item>a failing store is retried with backoff while records stay buffered;</item>
+/// <item>a full buffer makes requests wait (and /readyz report unready) instead of losing records;</item>
+/// <item>graceful shutdown drains the buffer; if the store is still failing then, the remaining
+/// records are written to a spill file that the next start replays first.</item>
+/// </list>
+/// At start it creates the table, replays spill files and rebuilds the budget counters from the
+/// ledger before the server accepts requests.
+/// </summary>
+public sealed class LedgerWriter(
+    SpendLedgerStore store,
+    BudgetTracker budgets,
+    GatewayMetrics metrics,
+    IOptions<LedgerOptions> options,
+    TimeProvider timeProvider,
+    ILogger<LedgerWriter> logger) : BackgroundService
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    private static readonly JsonSerializerOptions SpillJson = new(JsonSerializerDefaults.Web);
+
+    private readonly LedgerOptions _options = options.Value;
+    private readonly Channel<Entry> _channel = Channel.CreateBounded<Entry>(new BoundedChannelOptions(options.Value.BufferCapacity)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+        SingleReader = true,
+    });
+
+    private int _pending;
+
+    /// <summary>Records accepted but not yet committed.</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    public bool BufferFull => Pending >= _options.BufferCapacity;
+
+    /// <summary>Folder for spill files: <c>ledger-spill/</c> next to the SQLite file, or <c>data/ledger-spill</c> for PostgreSQL.</summary>
+    public string SpillFolder { get; } = SpillFolderFor(options.Value);
+
+    private static string SpillFolderFor(LedgerOptions options)
+    {
+        if (options.Provider == LedgerOptions.Sqlite
+            && new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(options.ConnectionString).DataSource is { Length: > 0 } file && file != ":memory:")
+        {
+            return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", "ledger-spill");
+        }
+
+        return Path.Combine("data", "ledger-spill");
+    }
+
+    /// <summary>
+    /// Queues a record. Returns when it is buffered (<c>batched</c>) or committed (<c>sync</c>).
+    /// Waits while the buffer is full; the client's cancellation does not drop the record.
+    /// </summary>
+    public async ValueTask EnqueueAsync(SpendRecord record)
+    {
+        var entry = new Entry(record, _options.IsSync ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null);
+        metrics.LedgerPending(Interlocked.Increment(ref _pending));
+        if (!_channel.Writer.TryWrite(entry))
+        {
+            Log.LedgerBufferFull(logger, _options.BufferCapacity);
+            await _channel.Writer.WriteAsync(entry, CancellationToken.None);
+        }
+
+        if (entry.Committed is { } committed)
+        {
+            await committed.Task;
+        }
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The server must not take requests before budgets are known, so this runs in StartAsync.
+        await RetryAsync(() => store.InitializeAsync(cancellationToken), attempts: 5, cancellationToken);
+        await ReplaySpillAsync(cancellationToken);
+        var now = timeProvider.GetUtcNow().UtcDateTime;
+        var dayStart = new DateTimeOffset(now.Date, TimeSpan.Zero);
+        var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var spend = await store.TeamSpendAsync(dayStart, monthStart, cancellationToken);
+        budgets.Seed(spend);
+        Log.LedgerReady(logger, spend.Count);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = _channel.Reader;
+        var batch = new List<Entry>(_options.BatchSize);
+        while (true)
+        {
+            if (reader.Count == 0)
+            {
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    return; // drained
+                }
+
+                try
+                {
+                    await reader.WaitToReadAsync(stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    continue; // stopping: write what is left, then return
+                }
+            }
+
+            // Fill the batch, waiting up to the flush interval for more records (not when stopping).
+            var deadline = timeProvider.GetTimestamp() + (long)(_options.FlushInterval.TotalSeconds * timeProvider.TimestampFrequency);
+            while (batch.Count < _options.BatchSize)
+            {
+                if (reader.TryRead(out var entry))
+                {
+                    batch.Add(entry);
+                    continue;
+                }
+
+                var left = TimeSpan.FromSeconds((deadline - timeProvider.GetTimestamp()) / (double)timeProvider.TimestampFrequency);
+                if (stoppingToken.IsCancellationRequested || left <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                wait.CancelAfter(left);
+                try
+                {
+                    await reader.WaitToReadAsync(wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Flush interval reached (or stopping).
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                await WriteAsync(batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<Entry> batch, CancellationToken stoppingToken)
+    {
+        var records = batch.Select(e => e.Record).ToList();
+        var backoff = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.AppendAsync(records, CancellationToken.None);
+                metrics.LedgerWritten(records.Count, succeeded: true);
+                Complete(batch);
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                metrics.LedgerWritten(records.Count, succeeded: false);
+                Log.LedgerWriteFailed(logger, records.Count, attempt, ex.Message);
+                if (stoppingToken.IsCancellationRequested && attempt >= 3)
+                {
+                    await SpillAsync(records);
+                    Complete(batch);
+                    return;
+                }
+
+                try
+                {
+                    await Task.Delay(backoff, timeProvider, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping: retry a couple of times without waiting, then spill.
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private void Complete(List<Entry> batch)
+    {
+        metrics.LedgerPending(Interlocked.Add(ref _pending, -batch.Count));
+        foreach (var entry in batch)
+        {
+            entry.Committed?.TrySetResult();
+        }
+    }
+
+    private async Task SpillAsync(IReadOnlyList<SpendRecord> records)
+    {
+        Directory.CreateDirectory(SpillFolder);
+        var path = Path.Combine(SpillFolder, $"spill-{timeProvider.GetUtcNow():yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllLinesAsync(path, records.Select(r => JsonSerializer.Serialize(r, SpillJson)));
+        Log.LedgerSpilled(logger, records.Count, path);
+    }
+
+    private async Task ReplaySpillAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(SpillFolder))
+        {
+            return;
+        }
+
+        foreach (var path in Directory.EnumerateFiles(SpillFolder, "spill-*.jsonl").Order(StringComparer.Ordinal))
+        {
+            var records = (await File.ReadAllLinesAsync(path, cancellationToken))
+                .Where(line => line.Length > 0)
+                .Select(line => JsonSerializer.Deserialize<SpendRecord>(line, SpillJson)!)
+                .ToList();
+            await store.AppendAsync(records, cancellationToken); // idempotent: a replay after a partial one is harmless
+            File.Delete(path);
+            Log.LedgerReplayed(logger, records.Count, path);
+        }
+    }
+
+    private async Task RetryAsync(Func<Task> action, int attempts, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception ex) when (attempt < attempts && ex is not OperationCanceledException)
+            {
+                Log.LedgerWriteFailed(logger, 0, attempt, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), timeProvider, cancellationToken);
+            }
+        }
+    }
+
+    private sealed record Entry(SpendRecord Record, TaskCompletionSource? Committed);
+}

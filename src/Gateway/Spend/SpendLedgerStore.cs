@@ -1,0 +1,219 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Gateway.Hosting;
+
+namespace Gateway.Spend;
+
+/// <summary>A report query: a time range (from inclusive, to exclusive) and the dimensions to group by.</summary>
+public sealed record SpendQuery(DateTimeOffset From, DateTimeOffset To, IReadOnlyList<string> GroupBy);
+
+/// <summary>One group of a spend report. Money is exact: summed from per-request nano-dollars.</summary>
+public sealed record SpendTotals(
+    IReadOnlyDictionary<string, string> Group,
+    long Requests,
+    long FailedRequests,
+    long PromptTokens,
+    long CompletionTokens,
+    long CachedPromptTokens,
+    long EstimatedUsageRequests,
+    decimal CostUsd,
+    decimal CounterfactualCostUsd)
+{
+    /// <summary>What routing saved: the reference route's cost of the same tokens minus what was paid.</summary>
+    public decimal SavedUsd => CounterfactualCostUsd - CostUsd;
+}
+
+/// <summary>
+/// The spend ledger: one row per request, in the gateway's database (SQLite or PostgreSQL, same SQL).
+/// Money is stored as integer nano-dollars (1e-9 USD), so sums are exact and both stores agree to
+/// the last digit. Appends are idempotent by request id: a batch retried after a failure that
+/// happened after commit is not counted twice.
+/// </summary>
+public sealed class SpendLedgerStore(GatewayDatabase database)
+{
+    /// <summary>The dimensions a report may group by, with their SQL. Only these names reach SQL.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Dimensions = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["team"] = "team",
+        ["route"] = "route",
+        ["model"] = "model",
+        ["key"] = "key_id",
+        ["category"] = "COALESCE(category, '')",
+        ["status"] = "CAST(status AS TEXT)",
+        ["day"] = "SUBSTR(at, 1, 10)",
+    };
+
+    private const decimal NanoPerUsd = 1_000_000_000m;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS spend_ledger (
+            request_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            team TEXT NOT NULL,
+            route TEXT NOT NULL,
+            model TEXT NOT NULL,
+            category TEXT,
+            needs_strong REAL,
+            status INTEGER NOT NULL,
+            stream INTEGER NOT NULL,
+            prompt_tokens BIGINT NOT NULL,
+            completion_tokens BIGINT NOT NULL,
+            cached_prompt_tokens BIGINT NOT NULL,
+            usage_estimated INTEGER NOT NULL,
+            cost_nusd BIGINT NOT NULL,
+            counterfactual_nusd BIGINT,
+            latency_ms DOUBLE PRECISION NOT NULL,
+            ttfb_ms DOUBLE PRECISION,
+            fallback_from TEXT,
+            policy_version TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS spend_ledger_at ON spend_ledger (at);
+        CREATE INDEX IF NOT EXISTS spend_ledger_team_at ON spend_ledger (team, at);
+        """;
+
+    private const string Insert = """
+        INSERT INTO spend_ledger (request_id, at, key_id, team, route, model, category, needs_strong, status, stream,
+            prompt_tokens, completion_tokens, cached_prompt_tokens, usage_estimated, cost_nusd, counterfactual_nusd,
+            latency_ms, ttfb_ms, fallback_from, policy_version)
+        VALUES (@request_id, @at, @key_id, @team, @route, @model, @category, @needs_strong, @status, @stream,
+            @prompt_tokens, @completion_tokens, @cached_prompt_tokens, @usage_estimated, @cost_nusd, @counterfactual_nusd,
+            @latency_ms, @ttfb_ms, @fallback_from, @policy_version)
+        ON CONFLICT (request_id) DO NOTHING;
+        """;
+
+    private int _ready;
+
+    /// <summary>Sortable UTC text; the same in both databases, so range queries and day grouping agree.</summary>
+    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    public static long Nano(decimal usd) => (long)Math.Round(usd * NanoPerUsd, MidpointRounding.AwayFromZero);
+
+    public static decimal Usd(long nano) => nano / NanoPerUsd;
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+    }
+
+    /// <summary>Writes a batch in one transaction.</summary>
+    public async Task AppendAsync(IReadOnlyList<SpendRecord> records, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var record in records)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = Insert;
+            var usage = record.Usage;
+            command.With("@request_id", record.RequestId)
+                .With("@at", Time(record.Timestamp))
+                .With("@key_id", record.KeyId)
+                .With("@team", record.Team)
+                .With("@route", record.Route)
+                .With("@model", record.Model)
+                .With("@category", record.Category)
+                .With("@needs_strong", record.NeedsStrong is { } s ? (double)s : null)
+                .With("@status", record.Status)
+                .With("@stream", record.Stream ? 1 : 0)
+                .With("@prompt_tokens", (long)(usage?.PromptTokens ?? 0))
+                .With("@completion_tokens", (long)(usage?.CompletionTokens ?? 0))
+                .With("@cached_prompt_tokens", (long)(usage?.CachedPromptTokens ?? 0))
+                .With("@usage_estimated", usage?.Estimated == true ? 1 : 0)
+                .With("@cost_nusd", Nano(record.CostUsd))
+                .With("@counterfactual_nusd", record.CounterfactualCostUsd is { } c ? Nano(c) : null)
+                .With("@latency_ms", record.Latency.TotalMilliseconds)
+                .With("@ttfb_ms", record.TimeToFirstByte?.TotalMilliseconds)
+                .With("@fallback_from", record.FallbackFrom)
+                .With("@policy_version", record.PolicyVersion);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Totals per group over [from, to). Requests without a reference route count their own cost as the counterfactual (saved 0).</summary>
+    public async Task<IReadOnlyList<SpendTotals>> TotalsAsync(SpendQuery query, CancellationToken cancellationToken)
+    {
+        var columns = query.GroupBy.Select(g => Dimensions[g]).ToList();
+        var sql = new StringBuilder("SELECT ");
+        for (var i = 0; i < columns.Count; i++)
+        {
+            sql.Append(columns[i]).Append(" AS g").Append(i).Append(", ");
+        }
+
+        sql.Append("""
+            COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), SUM(prompt_tokens), SUM(completion_tokens),
+            SUM(cached_prompt_tokens), SUM(usage_estimated), SUM(cost_nusd), SUM(COALESCE(counterfactual_nusd, cost_nusd))
+            FROM spend_ledger WHERE at >= @from AND at < @to
+            """);
+        if (columns.Count > 0)
+        {
+            var groups = string.Join(", ", Enumerable.Range(0, columns.Count).Select(i => $"g{i}"));
+            sql.Append(" GROUP BY ").Append(groups).Append(" ORDER BY ").Append(groups);
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql.ToString();
+        command.With("@from", Time(query.From)).With("@to", Time(query.To));
+        var totals = new List<SpendTotals>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var n = columns.Count;
+            if (reader.GetInt64(n) == 0)
+            {
+                continue; // an empty range still returns one ungrouped row of NULL sums
+            }
+
+            var group = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < n; i++)
+            {
+                group[query.GroupBy[i]] = Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture) ?? "";
+            }
+
+            totals.Add(new SpendTotals(group, reader.GetInt64(n), Long(reader, n + 1), Long(reader, n + 2), Long(reader, n + 3),
+                Long(reader, n + 4), Long(reader, n + 5), Usd(Long(reader, n + 6)), Usd(Long(reader, n + 7))));
+        }
+
+        return totals;
+    }
+
+    /// <summary>Each team's spend since <paramref name="monthStart"/> and since <paramref name="dayStart"/>, to rebuild budget counters at start.</summary>
+    public async Task<IReadOnlyDictionary<string, (decimal Day, decimal Month)>> TeamSpendAsync(DateTimeOffset dayStart, DateTimeOffset monthStart, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT team, SUM(CASE WHEN at >= @day THEN cost_nusd ELSE 0 END), SUM(cost_nusd)
+            FROM spend_ledger WHERE at >= @month GROUP BY team
+            """;
+        command.With("@day", Time(dayStart)).With("@month", Time(monthStart));
+        var spend = new Dictionary<string, (decimal, decimal)>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            spend[reader.GetString(0)] = (Usd(Long(reader, 1)), Usd(Long(reader, 2)));
+        }
+
+        return spend;
+    }
+
+    private static long Long(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenAsync(cancellationToken);
+        if (Volatile.Read(ref _ready) == 0)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = Schema;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            Volatile.Write(ref _ready, 1);
+        }
+
+        return connection;
+    }
+}

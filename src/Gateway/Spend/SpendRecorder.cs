@@ -1,0 +1,51 @@
+using Gateway.Policies;
+using Gateway.Telemetry;
+
+namespace Gateway.Spend;
+
+/// <summary>
+/// The one writer of spend: Prometheus instruments, budget counters (with the soft-threshold
+/// warning), and the durable ledger through <see cref="LedgerWriter"/>.
+/// </summary>
+public sealed class SpendRecorder(
+    GatewayMetrics metrics,
+    BudgetTracker budgets,
+    LedgerWriter ledger,
+    IPolicyProvider policies,
+    ILogger<SpendRecorder> logger) : ISpendRecorder
+{
+    /// <summary>Share of a budget at which a warning is logged and the metric shows it.</summary>
+    public const decimal SoftThreshold = 0.8m;
+
+    public ValueTask RecordAsync(SpendRecord record)
+    {
+        metrics.RecordRequest(record);
+        if (record.CostUsd > 0)
+        {
+            var (dayBefore, monthBefore) = budgets.Spent(record.Team);
+            budgets.Add(record.Team, record.CostUsd, record.Timestamp);
+            if (policies.Current.Budgets.GetValueOrDefault(record.Team) is { } budget)
+            {
+                var (day, month) = budgets.Spent(record.Team);
+                Watch(budget, "daily", budget.DailyUsd, dayBefore, day);
+                Watch(budget, "monthly", budget.MonthlyUsd, monthBefore, month);
+            }
+        }
+
+        return ledger.EnqueueAsync(record);
+    }
+
+    private void Watch(TeamBudget budget, string period, decimal? limit, decimal before, decimal after)
+    {
+        if (limit is not { } max)
+        {
+            return;
+        }
+
+        metrics.Budget(budget.Team, period, after, max);
+        if (max > 0 && before < max * SoftThreshold && after >= max * SoftThreshold)
+        {
+            Log.BudgetSoftThreshold(logger, budget.Team, period, after, max);
+        }
+    }
+}
