@@ -24,6 +24,7 @@ public static class AdminEndpoints
         });
         admin.MapClassify();
         admin.MapPolicyAdmin();
+        admin.MapSpendAdmin();
         return endpoints;
     }
 }

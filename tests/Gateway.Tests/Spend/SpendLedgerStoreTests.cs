@@ -1,0 +1,130 @@
+using Gateway.Spend;
+
+namespace Gateway.Tests.Spend;
+
+/// <summary>The same suite against every store: SQLite, and PostgreSQL where configured.</summary>
+public sealed class SpendLedgerStoreTests
+{
+    private static readonly DateTimeOffset Day = new(2026, 11, 30, 0, 0, 0, TimeSpan.Zero);
+
+    public static TheoryData<string> Providers => TestDatabase.Providers();
+
+    private static SpendRecord Record(string id, DateTimeOffset at, string team = "research", string route = "frontier", string model = "gpt-4o",
+        decimal cost = 0.001m, decimal? counterfactual = 0.002m, int status = 200, int prompt = 100, int completion = 50, string? category = "chat") => new()
+    {
+        RequestId = id,
+        Timestamp = at,
+        KeyId = $"{team}-key",
+        Team = team,
+        Route = route,
+        Model = model,
+        Category = category,
+        NeedsStrong = 0.25f,
+        Status = status,
+        Usage = new Usage(prompt, completion, CachedPromptTokens: 10),
+        CostUsd = cost,
+        CounterfactualCostUsd = counterfactual,
+        Latency = TimeSpan.FromMilliseconds(12.5),
+        TimeToFirstByte = TimeSpan.FromMilliseconds(3),
+        PolicyVersion = "abc123def456",
+    };
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Totals_GroupAndSumExactly(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var store = new SpendLedgerStore(db.Database);
+        await store.AppendAsync(
+        [
+            Record("r1", Day.AddHours(1), cost: 0.000123456m, counterfactual: 0.001m),
+            Record("r2", Day.AddHours(2), cost: 1.5m, counterfactual: 2.25m),
+            Record("r3", Day.AddHours(3), team: "support", route: "mini", model: "gpt-4o-mini", cost: 0.000000001m, counterfactual: null),
+            Record("r4", Day.AddHours(4), team: "support", route: "mini", model: "gpt-4o-mini", status: 429, cost: 0, counterfactual: null, prompt: 0, completion: 0),
+        ], CancellationToken.None);
+
+        var rows = await store.TotalsAsync(new SpendQuery(Day, Day.AddDays(1), ["team", "route"]), CancellationToken.None);
+
+        Assert.Equal(2, rows.Count);
+        var research = rows[0];
+        Assert.Equal(new Dictionary<string, string> { ["team"] = "research", ["route"] = "frontier" }, research.Group);
+        Assert.Equal(2, research.Requests);
+        Assert.Equal(1.500123456m, research.CostUsd);
+        Assert.Equal(2.251m, research.CounterfactualCostUsd);
+        Assert.Equal(0.750876544m, research.SavedUsd);
+        Assert.Equal(200, research.PromptTokens);
+        Assert.Equal(100, research.CompletionTokens);
+        Assert.Equal(20, research.CachedPromptTokens);
+        var support = rows[1];
+        Assert.Equal(2, support.Requests);
+        Assert.Equal(1, support.FailedRequests);
+        Assert.Equal(0.000000001m, support.CostUsd);
+        Assert.Equal(0m, support.SavedUsd); // no reference route: counterfactual = cost
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Append_SameRequestTwice_CountsOnce(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var store = new SpendLedgerStore(db.Database);
+
+        await store.AppendAsync([Record("dup", Day.AddHours(1))], CancellationToken.None);
+        await store.AppendAsync([Record("dup", Day.AddHours(1)), Record("other", Day.AddHours(1))], CancellationToken.None);
+
+        var total = Assert.Single(await store.TotalsAsync(new SpendQuery(Day, Day.AddDays(1), []), CancellationToken.None));
+        Assert.Equal(2, total.Requests);
+        Assert.Equal(0.002m, total.CostUsd);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Totals_RangeIsFromInclusiveToExclusive_AndByDay(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var store = new SpendLedgerStore(db.Database);
+        await store.AppendAsync(
+        [
+            Record("before", Day.AddTicks(-1)),
+            Record("first", Day),
+            Record("next-day", Day.AddDays(1)),
+        ], CancellationToken.None);
+
+        var days = await store.TotalsAsync(new SpendQuery(Day, Day.AddDays(1), ["day"]), CancellationToken.None);
+        var both = await store.TotalsAsync(new SpendQuery(Day.AddDays(-1), Day.AddDays(2), ["day", "status", "category"]), CancellationToken.None);
+
+        Assert.Equal("2026-11-30", Assert.Single(days).Group["day"]);
+        Assert.Equal(1, days[0].Requests);
+        Assert.Equal(["2026-11-29", "2026-11-30", "2026-12-01"], both.Select(r => r.Group["day"]));
+        Assert.All(both, r => Assert.Equal("200", r.Group["status"]));
+        Assert.Empty(await store.TotalsAsync(new SpendQuery(Day.AddYears(1), Day.AddYears(2), ["team"]), CancellationToken.None));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task TeamSpend_SplitsTodayFromTheMonth(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var store = new SpendLedgerStore(db.Database);
+        await store.AppendAsync(
+        [
+            Record("last-month", new DateTimeOffset(2026, 10, 31, 23, 0, 0, TimeSpan.Zero), cost: 100m),
+            Record("earlier", Day.AddDays(-3), cost: 2m),
+            Record("today-1", Day.AddHours(1), cost: 0.5m),
+            Record("today-2", Day.AddHours(9), team: "support", cost: 0.25m),
+        ], CancellationToken.None);
+
+        var spend = await store.TeamSpendAsync(Day, new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), CancellationToken.None);
+
+        Assert.Equal((0.5m, 2.5m), spend["research"]);
+        Assert.Equal((0.25m, 0.25m), spend["support"]);
+    }
+
+    [Fact]
+    public void Nano_RoundsToTheNanoDollar()
+    {
+        Assert.Equal(123, SpendLedgerStore.Nano(0.0000001234m));
+        Assert.Equal(1, SpendLedgerStore.Nano(0.0000000005m));
+        Assert.Equal(0.000000123m, SpendLedgerStore.Usd(123));
+    }
+}
