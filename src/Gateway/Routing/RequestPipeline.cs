@@ -50,7 +50,10 @@ public sealed class RequestPipeline(
             metrics.Decided(decision);
 
             // Held against the team's budget until the actual cost is recorded, so concurrent requests see it.
-            reservation = budgets.Reserve(identity.Team, decision.EstimatedCostUsd);
+            // A reject budget is checked again atomically with the reservation (the router's check is not).
+            var budget = policy.Budgets.GetValueOrDefault(identity.Team) is { OnExceed: BudgetAction.Reject } reject ? reject : null;
+            reservation = budgets.TryReserve(identity.Team, decision.EstimatedCostUsd, budget?.DailyUsd, budget?.MonthlyUsd)
+                ?? throw BudgetExceeded(identity.Team, budget!);
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
                 http.RequestAborted);
@@ -99,6 +102,14 @@ public sealed class RequestPipeline(
     }
 
     private const int ClientClosedRequest = 499;
+
+    private OpenAiException BudgetExceeded(string team, TeamBudget budget)
+    {
+        var (day, month) = budgets.Spent(team);
+        return day >= budget.DailyUsd
+            ? OpenAiErrors.BudgetExceeded(team, "daily", day, budget.DailyUsd.Value)
+            : OpenAiErrors.BudgetExceeded(team, "monthly", month, budget.MonthlyUsd ?? 0);
+    }
 
     private SpendRecord Record(ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,
         PromptClassification? classification, long started, int status, RouteDecision? decision = null) => new()

@@ -22,11 +22,19 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
     }
 
     /// <summary>Holds <paramref name="estimatedUsd"/> against the team until the request is recorded; dispose to release.</summary>
-    public Reservation Reserve(string team, decimal estimatedUsd)
+    public Reservation Reserve(string team, decimal estimatedUsd) => TryReserve(team, estimatedUsd, null, null)!;
+
+    /// <summary>
+    /// Checks the limits and holds <paramref name="estimatedUsd"/> in one step under the team's lock,
+    /// so concurrent requests cannot all pass the check before any of them reserves. Null when the
+    /// team's spend (reservations included) has already reached a limit.
+    /// </summary>
+    public Reservation? TryReserve(string team, decimal estimatedUsd, decimal? dailyLimit, decimal? monthlyLimit)
     {
         var spend = _teams.GetOrAdd(team, _ => new TeamSpend());
-        spend.Reserve(estimatedUsd);
-        return new Reservation(spend, estimatedUsd);
+        return spend.TryReserve(estimatedUsd, dailyLimit, monthlyLimit, timeProvider.GetUtcNow().UtcDateTime)
+            ? new Reservation(spend, estimatedUsd)
+            : null;
     }
 
     /// <summary>An estimated cost held against a team's budget while its request runs.</summary>
@@ -70,6 +78,21 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
             lock (_gate)
             {
                 _reserved += amount;
+            }
+        }
+
+        public bool TryReserve(decimal amount, decimal? dailyLimit, decimal? monthlyLimit, DateTime now)
+        {
+            lock (_gate)
+            {
+                Roll(now);
+                if (_dayTotal + _reserved >= dailyLimit || _monthTotal + _reserved >= monthlyLimit)
+                {
+                    return false;
+                }
+
+                _reserved += amount;
+                return true;
             }
         }
 

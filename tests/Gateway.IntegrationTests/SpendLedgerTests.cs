@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Gateway.Hosting;
+using Gateway.IntegrationTests.Infrastructure;
+using Gateway.Spend;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.IntegrationTests;
+
+/// <summary>The ledger, the spend report, metrics and budgets agree, over real HTTP and a real SQLite file.</summary>
+public sealed class SpendLedgerTests : IAsyncLifetime
+{
+    // The fake upstream reports 1,200 prompt tokens (200 cached) and 300 completion tokens per chat:
+    // at big-model prices (2.50 / 10.00 / cached 1.25 per 1M) that is $0.00575 a request.
+    private const decimal ChatCost = 0.00575m;
+
+    // Its streams report 40 prompt and 7 completion tokens: $0.00017.
+    private const decimal StreamCost = 0.00017m;
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-spend-").FullName;
+    private FakeOpenAiUpstream _upstream = null!;
+
+    private string ConnectionString => $"Data Source={Path.Combine(_folder, "gateway.db")}";
+
+    public async Task InitializeAsync() => _upstream = await FakeOpenAiUpstream.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _upstream.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private Task<GatewayHost> Start(string? policy = null, params (string Key, string Value)[] settings)
+    {
+        var config = new Dictionary<string, string?> { ["Ledger:ConnectionString"] = ConnectionString };
+        foreach (var (key, value) in settings)
+        {
+            config[key] = value;
+        }
+
+        return GatewayHost.StartAsync(_upstream.BaseUrl, policy, config);
+    }
+
+    private static Task<HttpResponseMessage> Chat(GatewayHost gateway, string model = "auto", bool stream = false) =>
+        gateway.Client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model,
+            stream,
+            messages = new[] { new { role = "user", content = "Summarise the plot of Hamlet in two sentences." } },
+        });
+
+    private static async Task<JsonNode> Report(GatewayHost gateway, string query = "group_by=team,route,model")
+    {
+        using var admin = gateway.AdminClient();
+        using var response = await admin.GetAsync($"/admin/spend?{query}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
+    private static async Task<JsonNode> ReportWhen(GatewayHost gateway, long requests)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(50))
+        {
+            var report = await Report(gateway);
+            if (report["total"]!["requests"]!.GetValue<long>() >= requests || DateTime.UtcNow > deadline)
+            {
+                return report;
+            }
+        }
+    }
+
+    private static decimal MetricSum(string metrics, string name) => metrics.Split('\n')
+        .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
+        .Sum(l => decimal.Parse(l[(l.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture));
+
+    [Fact]
+    public async Task Ledger_Report_Metrics_AndCostHeaders_AgreeToTheCent()
+    {
+        await using var gateway = await Start();
+        var headerCosts = 0m;
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await Chat(gateway);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            headerCosts += decimal.Parse(response.Headers.GetValues("x-gateway-cost-usd").Single(), CultureInfo.InvariantCulture);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var streamed = await Chat(gateway, stream: true);
+            await streamed.Content.ReadAsStringAsync();
+        }
+
+        using (var missing = await Chat(gateway, model: "no-such-model"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        var report = await ReportWhen(gateway, 10);
+        var total = report["total"]!;
+        Assert.Equal(10, total["requests"]!.GetValue<long>());
+        Assert.Equal(1, total["failed_requests"]!.GetValue<long>());
+        Assert.Equal((6 * 1200) + (3 * 40), total["prompt_tokens"]!.GetValue<long>());
+        Assert.Equal((6 * 300) + (3 * 7), total["completion_tokens"]!.GetValue<long>());
+        var expected = (6 * ChatCost) + (3 * StreamCost);
+        Assert.Equal(expected, total["cost_usd"]!.GetValue<decimal>());
+        Assert.Equal(6 * ChatCost, headerCosts);
+
+        var metrics = await gateway.Client.GetStringAsync("/metrics");
+        Assert.Equal(expected, Math.Round(MetricSum(metrics, "gateway_spend_usd_total"), 9));
+        var rows = report["rows"]!.AsArray();
+        Assert.Contains(rows, r => r!["group"]!["route"]!.GetValue<string>() == "none" && r["failed_requests"]!.GetValue<long>() == 1);
+    }
+
+    [Fact]
+    public async Task Report_Csv_OpensAsASpreadsheet()
+    {
+        await using var gateway = await Start();
+        (await Chat(gateway)).Dispose();
+        await ReportWhen(gateway, 1);
+        using var admin = gateway.AdminClient();
+
+        using var response = await admin.GetAsync("/admin/spend?group_by=team,model&format=csv");
+
+        Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("team,model,requests,failed_requests,prompt_tokens,completion_tokens,cached_prompt_tokens,estimated_usage_requests,cost_usd,counterfactual_cost_usd,saved_usd", lines[0]);
+        Assert.Equal("research,big-model,1,0,1200,300,200,0,0.00575,0.00575,0", lines[1]);
+    }
+
+    [Theory]
+    [InlineData("group_by=team,planet", "group_by")]
+    [InlineData("from=yesterday-ish", "from")]
+    [InlineData("format=xml", "format")]
+    [InlineData("from=2026-12-01&to=2026-11-01", "to")]
+    public async Task Report_BadParameters_Are400(string query, string param)
+    {
+        await using var gateway = await Start();
+        using var admin = gateway.AdminClient();
+
+        using var response = await admin.GetAsync($"/admin/spend?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(param, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task SyncDurability_RecordIsCommittedWhenTheResponseEnds()
+    {
+        await using var gateway = await Start(null, ("Ledger:Durability", "sync"), ("Ledger:FlushInterval", "00:00:05"));
+
+        (await Chat(gateway)).Dispose();
+
+        Assert.Equal(1, (await Report(gateway))["total"]!["requests"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task GracefulShutdown_DrainsTheBuffer()
+    {
+        var gateway = await Start(null, ("Ledger:FlushInterval", "00:01:00"), ("Ledger:BatchSize", "1000"));
+        var requests = Enumerable.Range(0, 25).Select(_ => Chat(gateway)).ToArray();
+        foreach (var response in await Task.WhenAll(requests))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            response.Dispose();
+        }
+
+        await gateway.DisposeAsync(); // graceful stop: the minute-long flush interval has not passed
+
+        var store = new SpendLedgerStore(new GatewayDatabase(Options.Create(new LedgerOptions { ConnectionString = ConnectionString })));
+        var total = Assert.Single(await store.TotalsAsync(new SpendQuery(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(1), []), CancellationToken.None));
+        Assert.Equal(25, total.Requests);
+        Assert.Equal(25 * ChatCost, total.CostUsd);
+    }
+
+    private static string BudgetPolicy(decimal daily) => GatewayHost.DefaultPolicy + $$"""
+
+        budgets:
+          research: { daily_usd: {{daily.ToString(CultureInfo.InvariantCulture)}}, on_exceed: reject }
+        """;
+
+    [Fact]
+    public async Task RejectBudget_StopsAtItsLimit_AndSurvivesARestart()
+    {
+        var policy = BudgetPolicy(0.01m);
+        await using (var gateway = await Start(policy))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await Chat(gateway)).StatusCode);   // $0.00575
+            Assert.Equal(HttpStatusCode.OK, (await Chat(gateway)).StatusCode);   // $0.0115 ≥ $0.01 from now on
+            using var refused = await Chat(gateway);
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            var error = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("insufficient_quota", error["type"]!.GetValue<string>());
+            Assert.Equal("budget_exceeded", error["code"]!.GetValue<string>());
+            var metrics = await gateway.Client.GetStringAsync("/metrics");
+            Assert.Contains("gateway_budget_remaining_usd{team=\"research\",period=\"daily\"} 0", metrics, StringComparison.Ordinal);
+        }
+
+        await using var restarted = await Start(policy);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await Chat(restarted)).StatusCode);
+    }
+
+    [Fact]
+    public async Task RejectBudget_UnderConcurrentRequests_OverspendsByAtMostTheRequestsInFlight()
+    {
+        // Each request is estimated at ~$0.005 (500 output tokens assumed) and costs $0.00575; the budget is $0.001.
+        await using var gateway = await Start(BudgetPolicy(0.001m));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Chat(gateway)));
+
+        var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        Assert.Equal(16, served + responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
+        Assert.Equal(1, served); // the first reservation covers the budget: every concurrent request after it is refused
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+}
