@@ -45,8 +45,16 @@ public sealed class RequestPipeline(
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
-            classification = operation.IsGenerative() ? classifier?.Classify(request.Root) : null;
+            var step = timeProvider.GetTimestamp();
+            if (operation.IsGenerative() && classifier is not null)
+            {
+                classification = classifier.Classify(request.Root);
+                metrics.ClassifierTime(timeProvider.GetElapsedTime(step));
+                step = timeProvider.GetTimestamp();
+            }
+
             decision = router.Decide(policy, request, classification, new RequestFacts(identity.Team, identity.KeyId, http.Request.Headers));
+            metrics.DecisionTime(timeProvider.GetElapsedTime(step));
             metrics.Decided(decision);
 
             // Held against the team's budget until the actual cost is recorded, so concurrent requests see it.

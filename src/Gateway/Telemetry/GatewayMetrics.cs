@@ -27,6 +27,8 @@ public sealed class GatewayMetrics
         public const string ClassifierReloads = "gateway_classifier_reloads_total";
         public const string ClassifierInfo = "gateway_classifier_model_info";
         public const string Decisions = "gateway_route_decisions_total";
+        public const string ClassifierDuration = "gateway_classifier_duration_seconds";
+        public const string DecisionDuration = "gateway_policy_decision_duration_seconds";
         public const string PolicyReloads = "gateway_policy_reloads_total";
         public const string PolicyInfo = "gateway_policy_info";
         public const string LedgerPending = "gateway_ledger_pending_records";
@@ -71,6 +73,8 @@ public sealed class GatewayMetrics
     private readonly Counter _classifierReloads;
     private readonly Gauge _classifierInfo;
     private readonly Counter _decisions;
+    private readonly Histogram _classifierDuration;
+    private readonly Histogram _decisionDuration;
     private readonly Counter _policyReloads;
     private readonly Gauge _policyInfo;
     private readonly Gauge _ledgerPending;
@@ -84,8 +88,8 @@ public sealed class GatewayMetrics
         // A registry per gateway instance: tests run several gateways in one process.
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
-        _requests = factory.CreateCounter(Names.Requests, "Requests that passed authentication, by outcome.",
-            Labels.Route, Labels.Model, Labels.Team, Labels.Status);
+        _requests = factory.CreateCounter(Names.Requests, "Requests that passed authentication, by outcome; category is the classifier's (none when not classified).",
+            Labels.Route, Labels.Model, Labels.Team, Labels.Category, Labels.Status);
         _tokens = factory.CreateCounter(Names.Tokens, "Tokens consumed; direction is input or output.",
             Labels.Route, Labels.Model, Labels.Team, Labels.Direction);
         _spend = factory.CreateCounter(Names.Spend, "Spend in USD at the policy's prices.",
@@ -111,6 +115,11 @@ public sealed class GatewayMetrics
             Labels.Version);
         _decisions = factory.CreateCounter(Names.Decisions, "Routing decisions by chosen route, what decided (rule, pinned, objective, default, budget, model) and the deciding rule.",
             Labels.Route, Labels.Via, Labels.Rule);
+        double[] fast = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01];
+        _classifierDuration = factory.CreateHistogram(Names.ClassifierDuration, "Time to classify one prompt (featurize + ONNX run).",
+            new HistogramConfiguration { Buckets = fast });
+        _decisionDuration = factory.CreateHistogram(Names.DecisionDuration, "Time for one routing decision (rules + objective).",
+            new HistogramConfiguration { Buckets = fast });
         _policyReloads = factory.CreateCounter(Names.PolicyReloads, "Policy changes applied or refused; result is ok or failed, source is file, api or rollback.",
             Labels.Result, "source");
         _policyInfo = factory.CreateGauge(Names.PolicyInfo, "1 for the policy version serving now.", Labels.Version);
@@ -126,7 +135,7 @@ public sealed class GatewayMetrics
     public void RecordRequest(SpendRecord record)
     {
         var status = record.Status.ToString(CultureInfo.InvariantCulture);
-        _requests.WithLabels(record.Route, record.Model, record.Team, status).Inc();
+        _requests.WithLabels(record.Route, record.Model, record.Team, record.Category ?? "none", status).Inc();
         _duration.WithLabels(record.Route).Observe(record.Latency.TotalSeconds);
         if (record.TimeToFirstByte is { } ttfb)
         {
@@ -155,6 +164,10 @@ public sealed class GatewayMetrics
         _classifications.WithLabels(classification.Category).Inc();
         _needsStrong.Observe(classification.NeedsStrong);
     }
+
+    public void ClassifierTime(TimeSpan elapsed) => _classifierDuration.Observe(elapsed.TotalSeconds);
+
+    public void DecisionTime(TimeSpan elapsed) => _decisionDuration.Observe(elapsed.TotalSeconds);
 
     /// <summary>Route and rule names come from the policy, a bounded set admins control.</summary>
     public void Decided(Routing.RouteDecision decision) =>
