@@ -175,6 +175,48 @@ public sealed class SpendLedgerTests : IAsyncLifetime
         Assert.Equal(25 * ChatCost, total.CostUsd);
     }
 
+    [Fact]
+    public async Task ProviderWithoutUsage_IsCountedWithTheTokenizer_AndFlaggedEstimated()
+    {
+        await using var gateway = await Start();
+        _upstream.Handler = async (context, received) =>
+        {
+            var model = received.Json["model"]!.GetValue<string>();
+            if (received.Json["stream"]?.GetValue<bool>() == true)
+            {
+                // A provider that ignores stream_options.include_usage.
+                await FakeOpenAiUpstream.WriteSseAsync(context, FakeOpenAiUpstream.StreamEvents(model, includeUsage: false));
+                return;
+            }
+
+            var body = FakeOpenAiUpstream.ChatBody(model);
+            await FakeOpenAiUpstream.WriteJsonAsync(context, body[..body.IndexOf(",\"usage\"", StringComparison.Ordinal)] + "}");
+        };
+
+        using (var json = await Chat(gateway))
+        {
+            Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+            Assert.DoesNotContain("usage", await json.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var streamed = await Chat(gateway, stream: true))
+        {
+            Assert.Contains(FakeOpenAiUpstream.CompletionText.Split(' ')[0], await streamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var total = (await ReportWhen(gateway, 2))["total"]!;
+        Assert.Equal(2, total["estimated_usage_requests"]!.GetValue<long>());
+        // o200k counts of the text, plus OpenAI's chat framing: 3 per message and 3 to prime the reply.
+        var o200k = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("o200k_base");
+        var prompt = o200k.CountTokens("Summarise the plot of Hamlet in two sentences.") + 3 + 3;
+        var fromJson = o200k.CountTokens(FakeOpenAiUpstream.CompletionText);
+        var fromStream = o200k.CountTokens(string.Concat(FakeOpenAiUpstream.CompletionText.Split(' ').Select(w => w + " ")));
+        Assert.Equal(2 * prompt, total["prompt_tokens"]!.GetValue<long>());
+        Assert.Equal(fromJson + fromStream, total["completion_tokens"]!.GetValue<long>());
+        Assert.True(total["cost_usd"]!.GetValue<decimal>() > 0);
+        Assert.Contains("gateway_usage_estimated_total{route=\"frontier\"} 2", await gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+    }
+
     private static string BudgetPolicy(decimal daily) => GatewayHost.DefaultPolicy + $$"""
 
         budgets:

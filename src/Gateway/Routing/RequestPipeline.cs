@@ -19,6 +19,7 @@ public sealed class RequestPipeline(
     RouteExecutor executor,
     ISpendRecorder spend,
     BudgetTracker budgets,
+    UsageEstimator estimator,
     GatewayMetrics metrics,
     IOptions<OpenAiOptions> options,
     TimeProvider timeProvider,
@@ -67,6 +68,12 @@ public sealed class RequestPipeline(
                 http.RequestAborted);
 
             var usage = result.Outcome.Usage;
+            if (usage is null && result.Outcome.CompletionWithoutUsage is { } completion)
+            {
+                // Served but unreported: count the tokens rather than record a priced request at $0.
+                usage = estimator.Estimate(request.Root, completion);
+                metrics.UsageEstimated(result.Route.Name);
+            }
             record = Record(identity, feature, policy, request, classification, started, result.Outcome.Status) with
             {
                 Route = result.Route.Name,

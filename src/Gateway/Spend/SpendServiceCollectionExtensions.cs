@@ -7,6 +7,7 @@ public static class SpendServiceCollectionExtensions
     public static IServiceCollection AddGatewaySpend(this IServiceCollection services)
     {
         services.AddSingleton<BudgetTracker>();
+        services.AddSingleton<UsageEstimator>();
         services.AddSingleton<SpendLedgerStore>();
         services.AddSingleton<LedgerWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerWriter>());

@@ -11,6 +11,12 @@ public sealed record RouteOutcome
 
     public Usage? Usage { get; init; }
 
+    /// <summary>
+    /// The generated text, when the target served the request but could not report its usage (a
+    /// provider that omits <c>usage</c>): Spend counts its tokens instead of recording $0.
+    /// </summary>
+    public string? CompletionWithoutUsage { get; init; }
+
     /// <summary>A failure not yet reported to the client; the caller writes it if no fallback takes over.</summary>
     public OpenAiException? Error { get; init; }
 

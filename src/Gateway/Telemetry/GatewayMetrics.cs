@@ -32,6 +32,7 @@ public sealed class GatewayMetrics
         public const string PolicyReloads = "gateway_policy_reloads_total";
         public const string PolicyInfo = "gateway_policy_info";
         public const string LedgerPending = "gateway_ledger_pending_records";
+        public const string UsageEstimatedCount = "gateway_usage_estimated_total";
         public const string LedgerWrites = "gateway_ledger_records_written_total";
         public const string BudgetSpent = "gateway_budget_spent_usd";
         public const string BudgetLimit = "gateway_budget_limit_usd";
@@ -78,6 +79,7 @@ public sealed class GatewayMetrics
     private readonly Counter _policyReloads;
     private readonly Gauge _policyInfo;
     private readonly Gauge _ledgerPending;
+    private readonly Counter _usageEstimated;
     private readonly Counter _ledgerWrites;
     private readonly Gauge _budgetSpent;
     private readonly Gauge _budgetLimit;
@@ -123,6 +125,7 @@ public sealed class GatewayMetrics
         _policyReloads = factory.CreateCounter(Names.PolicyReloads, "Policy changes applied or refused; result is ok or failed, source is file, api or rollback.",
             Labels.Result, "source");
         _policyInfo = factory.CreateGauge(Names.PolicyInfo, "1 for the policy version serving now.", Labels.Version);
+        _usageEstimated = factory.CreateCounter(Names.UsageEstimatedCount, "Requests whose route reported no usage: the gateway counted the tokens (o200k) and flagged the ledger row.", Labels.Route);
         _ledgerPending = factory.CreateGauge(Names.LedgerPending, "Spend records accepted but not yet committed to the ledger.");
         _ledgerWrites = factory.CreateCounter(Names.LedgerWrites, "Spend records written to the ledger; result ok or failed (failed ones are retried).", Labels.Result);
         _budgetSpent = factory.CreateGauge(Names.BudgetSpent, "Team spend in the current budget period (UTC day or month), in-flight reservations included.", Labels.Team, Labels.Period);
@@ -184,6 +187,8 @@ public sealed class GatewayMetrics
 
         _policyInfo.WithLabels(version).Set(1);
     }
+
+    public void UsageEstimated(string route) => _usageEstimated.WithLabels(route).Inc();
 
     public void LedgerPending(int pending) => _ledgerPending.Set(pending);
 

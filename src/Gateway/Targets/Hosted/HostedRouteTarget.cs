@@ -55,7 +55,13 @@ public sealed class HostedRouteTarget(
 
         if (error == ForwarderError.None)
         {
-            return new RouteOutcome { Status = http.Response.StatusCode, Usage = capture.Usage, TimeToFirstByte = ttfb };
+            return new RouteOutcome
+            {
+                Status = http.Response.StatusCode,
+                Usage = capture.Usage,
+                TimeToFirstByte = ttfb,
+                CompletionWithoutUsage = http.Response.StatusCode is >= 200 and < 300 ? capture.CompletionWithoutUsage() : null,
+            };
         }
 
         var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;

@@ -68,6 +68,10 @@ internal sealed class HostedTransformer(
                     capture.Usage = usage;
                     invocation.UsageKnownBeforeHeaders?.Invoke(usage!);
                 }
+                else
+                {
+                    capture.KeepBody(bytes);
+                }
 
                 proxyResponse.Content = Replace(content, new ByteArrayContent(bytes));
                 capture.FirstByteTimestamp = timeProvider.GetTimestamp();

@@ -150,6 +150,7 @@ internal sealed class SseUsageStream : Stream
         var data = FindData(evt);
         if (data.IsEmpty || data[0] != (byte)'{' || !LooksLikeUsageObject(data))
         {
+            _capture.KeepPayload(data);
             return false;
         }
 

@@ -70,6 +70,34 @@ internal static class UsageReader
         return usage is not null;
     }
 
+    /// <summary>
+    /// Appends the generated text of a response or stream chunk: <c>choices[].message.content</c>,
+    /// <c>choices[].delta.content</c> or <c>choices[].text</c>, and tool-call arguments.
+    /// </summary>
+    public static void AppendCompletionText(ReadOnlySpan<byte> json, System.Text.StringBuilder text)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName
+                    && (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("arguments"u8)))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        text.Append(reader.GetString());
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON ([DONE], or a broken chunk): nothing to count.
+        }
+    }
+
     private static void SkipRestOfArray(ref Utf8JsonReader reader)
     {
         // Positioned on the first element; skip it and its siblings.
