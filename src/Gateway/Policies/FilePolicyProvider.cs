@@ -31,6 +31,8 @@ public sealed class FilePolicyProvider(
     private PhysicalFileProvider? _files;
     private IDisposable? _watch;
     private CancellationTokenSource? _stopping;
+    private int _reloadQueued;
+    private string? _lastRejected;
 
     public RoutingPolicy Current => Volatile.Read(ref _current)
         ?? throw new InvalidOperationException("The routing policy has not been loaded yet.");
@@ -72,9 +74,16 @@ public sealed class FilePolicyProvider(
 
     private async Task ReloadSoonAsync(CancellationToken cancellationToken)
     {
+        // One save can raise several events: they share one reload after the debounce.
+        if (Interlocked.Exchange(ref _reloadQueued, 1) == 1)
+        {
+            return;
+        }
+
         try
         {
             await Task.Delay(Debounce, timeProvider, cancellationToken);
+            Volatile.Write(ref _reloadQueued, 0);
             await ReloadFromFileAsync(cancellationToken);
         }
         catch (OperationCanceledException)
@@ -96,7 +105,8 @@ public sealed class FilePolicyProvider(
         {
             var path = FilePath;
             var yaml = await File.ReadAllTextAsync(path, cancellationToken);
-            if (PolicyLoader.Version(yaml) == Current.Version)
+            var version = PolicyLoader.Version(yaml);
+            if (version == Current.Version)
             {
                 return [];
             }
@@ -104,8 +114,14 @@ public sealed class FilePolicyProvider(
             var result = loader.Load(yaml);
             if (result.Policy is null)
             {
-                metrics.PolicyReload(succeeded: false, FileActor);
-                Log.PolicyReloadRejected(logger, path, Current.Version, string.Join(Environment.NewLine + "  ", result.Errors));
+                // The same invalid document is reported once, however many file events it raises.
+                if (_lastRejected != version)
+                {
+                    _lastRejected = version;
+                    metrics.PolicyReload(succeeded: false, FileActor);
+                    Log.PolicyReloadRejected(logger, path, Current.Version, string.Join(Environment.NewLine + "  ", result.Errors));
+                }
+
                 return result.Errors;
             }
 
