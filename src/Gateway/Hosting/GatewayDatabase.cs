@@ -115,6 +115,15 @@ public sealed class GatewayDatabase : IAsyncDisposable
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        // Per connection: WAL with synchronous=NORMAL survives a crash of the process (committed
+        // transactions are in the log); only an OS crash or power loss can lose the last commits.
+        // FULL would fsync on every commit.
+        await using (var synchronous = connection.CreateCommand())
+        {
+            synchronous.CommandText = "PRAGMA synchronous=NORMAL;";
+            await synchronous.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         return connection;
     }
 

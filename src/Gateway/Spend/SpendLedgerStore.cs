@@ -96,37 +96,52 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         await using var connection = await OpenAsync(cancellationToken);
     }
 
-    /// <summary>Writes a batch in one transaction.</summary>
+    // Types are explicit: a prepared statement must not take them from the first row, whose values may be NULL.
+    private static readonly (string Name, System.Data.DbType Type)[] Columns =
+    [
+        ("request_id", System.Data.DbType.String), ("at", System.Data.DbType.String), ("key_id", System.Data.DbType.String),
+        ("team", System.Data.DbType.String), ("route", System.Data.DbType.String), ("model", System.Data.DbType.String),
+        ("category", System.Data.DbType.String), ("needs_strong", System.Data.DbType.Double), ("status", System.Data.DbType.Int32),
+        ("stream", System.Data.DbType.Int32), ("prompt_tokens", System.Data.DbType.Int64), ("completion_tokens", System.Data.DbType.Int64),
+        ("cached_prompt_tokens", System.Data.DbType.Int64), ("usage_estimated", System.Data.DbType.Int32), ("cost_nusd", System.Data.DbType.Int64),
+        ("counterfactual_nusd", System.Data.DbType.Int64), ("latency_ms", System.Data.DbType.Double), ("ttfb_ms", System.Data.DbType.Double),
+        ("fallback_from", System.Data.DbType.String), ("policy_version", System.Data.DbType.String),
+    ];
+
+    /// <summary>Writes a batch in one transaction, with one prepared statement for all its rows.</summary>
     public async Task AppendAsync(IReadOnlyList<SpendRecord> records, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = Insert;
+        var parameters = new DbParameter[Columns.Length];
+        for (var i = 0; i < Columns.Length; i++)
+        {
+            parameters[i] = command.CreateParameter();
+            parameters[i].ParameterName = "@" + Columns[i].Name;
+            parameters[i].DbType = Columns[i].Type;
+            command.Parameters.Add(parameters[i]);
+        }
+
+        await command.PrepareAsync(cancellationToken);
         foreach (var record in records)
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = Insert;
             var usage = record.Usage;
-            command.With("@request_id", record.RequestId)
-                .With("@at", Time(record.Timestamp))
-                .With("@key_id", record.KeyId)
-                .With("@team", record.Team)
-                .With("@route", record.Route)
-                .With("@model", record.Model)
-                .With("@category", record.Category)
-                .With("@needs_strong", record.NeedsStrong is { } s ? (double)s : null)
-                .With("@status", record.Status)
-                .With("@stream", record.Stream ? 1 : 0)
-                .With("@prompt_tokens", (long)(usage?.PromptTokens ?? 0))
-                .With("@completion_tokens", (long)(usage?.CompletionTokens ?? 0))
-                .With("@cached_prompt_tokens", (long)(usage?.CachedPromptTokens ?? 0))
-                .With("@usage_estimated", usage?.Estimated == true ? 1 : 0)
-                .With("@cost_nusd", Nano(record.CostUsd))
-                .With("@counterfactual_nusd", record.CounterfactualCostUsd is { } c ? Nano(c) : null)
-                .With("@latency_ms", record.Latency.TotalMilliseconds)
-                .With("@ttfb_ms", record.TimeToFirstByte?.TotalMilliseconds)
-                .With("@fallback_from", record.FallbackFrom)
-                .With("@policy_version", record.PolicyVersion);
+            object?[] values =
+            [
+                record.RequestId, Time(record.Timestamp), record.KeyId, record.Team, record.Route, record.Model, record.Category,
+                record.NeedsStrong is { } s ? (double)s : null, record.Status, record.Stream ? 1 : 0,
+                (long)(usage?.PromptTokens ?? 0), (long)(usage?.CompletionTokens ?? 0), (long)(usage?.CachedPromptTokens ?? 0),
+                usage?.Estimated == true ? 1 : 0, Nano(record.CostUsd), record.CounterfactualCostUsd is { } c ? Nano(c) : null,
+                record.Latency.TotalMilliseconds, record.TimeToFirstByte?.TotalMilliseconds, record.FallbackFrom, record.PolicyVersion,
+            ];
+            for (var i = 0; i < values.Length; i++)
+            {
+                parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 

@@ -37,9 +37,9 @@ public sealed class SpendLedgerStoreTests
         var store = new SpendLedgerStore(db.Database);
         await store.AppendAsync(
         [
-            Record("r1", Day.AddHours(1), cost: 0.000123456m, counterfactual: 0.001m),
-            Record("r2", Day.AddHours(2), cost: 1.5m, counterfactual: 2.25m),
-            Record("r3", Day.AddHours(3), team: "support", route: "mini", model: "gpt-4o-mini", cost: 0.000000001m, counterfactual: null),
+            Record("r1", Day.AddHours(1), cost: 0.000123456m, counterfactual: 0.001m, category: null) with { NeedsStrong = null, TimeToFirstByte = null },
+            Record("r2", Day.AddHours(2), cost: 1.5m, counterfactual: 2.25m) with { FallbackFrom = "flaky", Category = null, NeedsStrong = null, TimeToFirstByte = null },
+            Record("r3", Day.AddHours(3), team: "support", category: "math", route: "mini", model: "gpt-4o-mini", cost: 0.000000001m, counterfactual: null),
             Record("r4", Day.AddHours(4), team: "support", route: "mini", model: "gpt-4o-mini", status: 429, cost: 0, counterfactual: null, prompt: 0, completion: 0),
         ], CancellationToken.None);
 
