@@ -143,6 +143,13 @@ public sealed class DashboardTests
             }
 
             Assert.True(failures.Count == 0, "queries without data:\n" + string.Join("\n", failures));
+
+            // What the finance dashboard shows is what the ledger holds, to the cent.
+            using var admin = gateway.AdminClient();
+            var ledgerTotal = JsonNode.Parse(await admin.GetStringAsync("/admin/spend?group_by="))!["total"]!["cost_usd"]!.GetValue<decimal>();
+            var scraped = (decimal)await Count(api, "sum(gateway_spend_usd_total)");
+            Assert.True(ledgerTotal > 0);
+            Assert.Equal(Math.Round(ledgerTotal, 2), Math.Round(scraped, 2));
         }
         finally
         {

@@ -217,6 +217,47 @@ public sealed class SpendLedgerTests : IAsyncLifetime
         Assert.Contains("gateway_usage_estimated_total{route=\"frontier\"} 2", await gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task StoreFailing_RecordsAreRetried_SpilledAtShutdown_AndReplayedAtStart()
+    {
+        var gateway = await Start(null, ("Ledger:FlushInterval", "00:00:00.050"));
+        (await Chat(gateway)).Dispose();
+        await ReportWhen(gateway, 1);
+
+        // Break the store under the running gateway: every insert now fails.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var drop = connection.CreateCommand();
+            drop.CommandText = "ALTER TABLE spend_ledger RENAME TO spend_ledger_broken;";
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await Chat(gateway);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode); // traffic is served while the ledger retries
+        }
+
+        await Task.Delay(300);
+        Assert.Contains("gateway_ledger_records_written_total{result=\"failed\"}", await gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        using (var ready = await gateway.Client.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode); // the buffer is far from full
+        }
+
+        await gateway.DisposeAsync();
+        var spill = Path.Combine(_folder, "ledger-spill");
+        Assert.Equal(5, Directory.EnumerateFiles(spill, "spill-*.jsonl").Sum(f => File.ReadAllLines(f).Length));
+
+        // The next start recreates the table and replays the spill before serving.
+        await using var restarted = await Start();
+        var total = (await Report(restarted))["total"]!;
+        Assert.Equal(5, total["requests"]!.GetValue<long>()); // the first record went to the renamed table
+        Assert.Equal(5 * ChatCost, total["cost_usd"]!.GetValue<decimal>());
+        Assert.Empty(Directory.EnumerateFiles(spill));
+    }
+
     private static string BudgetPolicy(decimal daily) => GatewayHost.DefaultPolicy + $$"""
 
         budgets:
