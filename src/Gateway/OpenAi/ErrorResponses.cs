@@ -16,6 +16,10 @@ public static class ErrorResponses
 
         context.Response.StatusCode = error.Status;
         context.Response.ContentType = "application/json";
+        if (error.RetryAfterSeconds is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         await JsonSerializer.SerializeAsync(context.Response.Body, error.ToBody(), OpenAiJsonContext.Wire.OpenAiErrorBody,
             context.RequestAborted);
     }

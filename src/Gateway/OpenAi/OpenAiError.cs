@@ -25,6 +25,9 @@ public sealed class OpenAiException(int status, string message, string type, str
     public string? Code { get; } = code;
     public string? Param { get; } = param;
 
+    /// <summary>Sent as the Retry-After header (seconds) when the client should come back later.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     /// <summary>Every problem, when there are several (an invalid policy); the message summarises them.</summary>
     public IReadOnlyList<string>? Errors { get; init; }
 
@@ -95,6 +98,14 @@ public static class OpenAiErrors
 
     public static OpenAiException PolicyVersionNotFound(string version) => new(404,
         $"No applied policy has version '{version}'. GET /admin/policy/history lists them.", InvalidRequest, "policy_version_not_found", "version");
+
+    public static OpenAiException LocalModelBusy(string model, TimeSpan waited) => new(503,
+        $"The local model '{model}' is busy (every slot stayed taken for {waited.TotalSeconds:0.#} s). Retry shortly.",
+        Server, "model_overloaded") { RetryAfterSeconds = Math.Max(1, (int)Math.Ceiling(waited.TotalSeconds)) };
+
+    public static OpenAiException ContextLengthExceeded(string model, int promptTokens, int contextSize) => new(400,
+        $"This model's maximum context length is {contextSize} tokens, but the messages take {promptTokens} tokens. Shorten them.",
+        InvalidRequest, "context_length_exceeded", "messages");
 
     public static OpenAiException RequestTooLarge(long limit) => new(413,
         $"The request body exceeds the gateway's limit of {limit} bytes (OpenAi:MaxRequestBodyBytes).",

@@ -1,5 +1,6 @@
 using Gateway.Policies;
 using Gateway.Targets.Hosted;
+using Gateway.Targets.Local;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Targets;
@@ -14,6 +15,12 @@ public static class TargetsServiceCollectionExtensions
         services.AddOptions<UpstreamsOptions>().ValidateOnStart();
         services.AddSingleton<UpstreamRegistry>();
         services.AddSingleton<IRouteTarget, HostedRouteTarget>();
+        services.AddOptions<Dictionary<string, LocalModelOptions>>().BindConfiguration(LocalModelOptions.Section)
+            .Validate(models => models.Values.All(m => !string.IsNullOrWhiteSpace(m.Path)), "every LocalModels:<name> needs a Path (a GGUF file)")
+            .ValidateOnStart();
+        services.AddSingleton<LocalModelHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<LocalModelHost>());
+        services.AddSingleton<IRouteTarget, LocalRouteTarget>();
         services.AddSingleton<IPolicyEnvironment, TargetsPolicyEnvironment>();
         return services;
     }

@@ -47,6 +47,15 @@ internal static partial class Log
     [LoggerMessage(1202, LogLevel.Error, "Classifier {Path} changed but cannot be used, version {Current} keeps serving: {Reason}")]
     public static partial void ClassifierReloadFailed(ILogger logger, string path, string reason, string current);
 
+    [LoggerMessage(1400, LogLevel.Information, "Loaded local model {Name} from {Path} ({Vocab} tokens in vocabulary) in {Milliseconds} ms")]
+    public static partial void LocalModelLoaded(ILogger logger, string name, string path, int vocab, int milliseconds);
+
+    [LoggerMessage(1401, LogLevel.Error, "Local model {Name} is unavailable: {Reason}. Its routes fall back or answer 503; the gateway keeps serving.")]
+    public static partial void LocalModelFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(1402, LogLevel.Warning, "Local model {Name} is saturated ({Slots} slot(s) busy past the queue timeout)")]
+    public static partial void LocalModelSaturated(ILogger logger, string name, int slots);
+
     [LoggerMessage(1300, LogLevel.Information, "Spend ledger ready; budget counters rebuilt for {Teams} team(s)")]
     public static partial void LedgerReady(ILogger logger, int teams);
 
