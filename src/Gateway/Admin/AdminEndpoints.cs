@@ -25,6 +25,7 @@ public static class AdminEndpoints
         admin.MapClassify();
         admin.MapPolicyAdmin();
         admin.MapSpendAdmin();
+        admin.MapKnowledgeAdmin();
         return endpoints;
     }
 }

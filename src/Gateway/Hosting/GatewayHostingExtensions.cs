@@ -35,6 +35,9 @@ public static class GatewayHostingExtensions
         services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<LedgerOptions>, LedgerOptionsValidation>();
         services.AddSingleton<GatewayDatabase>();
+        services.AddSingleton<Retrieval.MiniLmEmbedder>();
+        services.AddSingleton<Retrieval.KnowledgeBase>();
+        services.AddOptions<Retrieval.RetrievalOptions>().BindConfiguration(Retrieval.RetrievalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddGatewayAuth();
         services.AddGatewayTargets();
         services.AddGatewayClassification();

@@ -71,6 +71,7 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
             Upstream = route.Upstream,
             Target = PolicyValidator.Target(route),
             Adapter = route.Adapter,
+            Knowledge = route.Knowledge,
             Model = route.Model!,
             Price = route.Price!.ToPrice(),
             Quality = quality.Where(q => q.Key != PolicyValidator.DefaultQualityKey)

@@ -149,6 +149,18 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
             errors.Add($"{path}.model: is required");
         }
 
+        if (route.Knowledge is { } knowledge)
+        {
+            if (route.Kind is not (RouteKinds.Local or RouteKinds.Adapter))
+            {
+                errors.Add($"{path}.knowledge: only local and adapter routes retrieve from a knowledge collection");
+            }
+            else if (!System.Text.RegularExpressions.Regex.IsMatch(knowledge, "^[a-z0-9][a-z0-9_-]{0,63}$"))
+            {
+                errors.Add($"{path}.knowledge: '{knowledge}' is not a collection name (1-64 lower-case letters, digits, '-' or '_')");
+            }
+        }
+
         if (route.Price is null)
         {
             errors.Add($"{path}.price: is required (USD per 1M input and output tokens; local routes: an amortised figure; 0 is allowed but must be written)");
@@ -215,7 +227,7 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
     private void ValidateRules(List<RuleDocument?> rules, Dictionary<string, RouteDocument?> routes, List<string> errors)
     {
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
-        var hasLocalRoute = routes.Values.Any(r => r?.Kind == RouteKinds.Local);
+        var hasLocalRoute = routes.Values.Any(r => r?.Kind == RouteKinds.Local && r.Knowledge is not null);
         string? catchAllPin = null;
         for (var i = 0; i < rules.Count; i++)
         {
@@ -300,7 +312,7 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
         CheckRange($"{path}.retrieval_relevance", when.RetrievalRelevance, 0, 1, errors);
         if (when.RetrievalRelevance is not null && !hasLocalRoute)
         {
-            errors.Add($"{path}.retrieval_relevance: can never match: retrieval relevance is measured only when a local route is a candidate, and this policy has none");
+            errors.Add($"{path}.retrieval_relevance: can never match: retrieval relevance is measured only for a local route with a knowledge collection, and this policy has none");
         }
 
         foreach (var (header, values) in when.Headers ?? [])

@@ -71,6 +71,9 @@ public sealed class RoutingPolicy
     /// <summary>Evaluated in order before the objective.</summary>
     public IReadOnlyList<PolicyRule> Rules { get; }
 
+    /// <summary>Whether any rule matches on retrieval relevance (only then is it computed per request).</summary>
+    public bool UsesRetrievalRelevance => Rules.Any(r => r.RetrievalRelevance is not null);
+
     public FrozenDictionary<string, TeamBudget> Budgets { get; }
 }
 
@@ -90,6 +93,9 @@ public sealed record PolicyRoute
 
     /// <summary>For adapter routes: the adapter's name.</summary>
     public string? Adapter { get; init; }
+
+    /// <summary>For local routes: the knowledge collection whose passages ground the answer.</summary>
+    public string? Knowledge { get; init; }
 
     /// <summary>The model sent to the target when the client asks for <c>auto</c> or the route's name.</summary>
     public required string Model { get; init; }

@@ -39,6 +39,7 @@ public sealed class PolicyValidationTests
           local-rag:
             kind: local
             local_model: llama
+            knowledge: handbook
             model: llama-3.2-1b
             price: { input_per_mtok: 0.01, output_per_mtok: 0.01 }
             quality: { default: 0.5, knowledge: 0.8 }

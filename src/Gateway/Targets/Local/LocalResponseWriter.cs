@@ -11,7 +11,8 @@ namespace Gateway.Targets.Local;
 /// <c>text_completion</c>) JSON document with usage, or SSE chunks, one per token, a final chunk
 /// with the finish reason, the usage chunk when the client asked for it, and <c>[DONE]</c>.
 /// </summary>
-internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest request, string model, TimeProvider timeProvider)
+internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest request, string model, TimeProvider timeProvider,
+    IReadOnlyList<Gateway.Retrieval.RetrievedChunk> sources)
 {
     private readonly bool _chat = request.Operation == OpenAiOperation.ChatCompletions;
     private readonly string _id = (request.Operation == OpenAiOperation.ChatCompletions ? "chatcmpl-" : "cmpl-") + GatewayRequestFeature.Of(http).RequestId;
@@ -79,6 +80,24 @@ internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest reques
         json.WriteEndObject();
         json.WriteEndArray();
         WriteUsage(json, usage);
+        if (sources.Count > 0)
+        {
+            // An extra field: OpenAI SDKs ignore it, RAG-aware clients read where the answer came from.
+            json.WriteStartArray("sources");
+            foreach (var source in sources)
+            {
+                json.WriteStartObject();
+                json.WriteString("id", source.Chunk.DocumentId);
+                json.WriteNumber("chunk", source.Chunk.Ordinal);
+                json.WriteString("title", source.Chunk.Title);
+                json.WriteString("source", source.Chunk.Source);
+                json.WriteNumber("score", Math.Round(source.Score, 4));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
         json.WriteEndObject();
         await json.FlushAsync(cancellationToken);
     }

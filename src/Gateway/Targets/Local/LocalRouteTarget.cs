@@ -8,6 +8,8 @@ using Gateway.Spend;
 using LLama;
 using LLama.Common;
 using LLama.Sampling;
+using Gateway.Retrieval;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Targets.Local;
 
@@ -17,7 +19,12 @@ namespace Gateway.Targets.Local;
 /// answered in the OpenAI shapes (JSON with usage, or SSE chunk per token ending in [DONE]).
 /// Usage is counted with the model's own tokenizer. A client that disconnects stops generation.
 /// </summary>
-internal sealed class LocalRouteTarget(LocalModelHost models, TimeProvider timeProvider, ILogger<LocalRouteTarget> logger) : IRouteTarget
+internal sealed class LocalRouteTarget(
+    LocalModelHost models,
+    KnowledgeBase knowledge,
+    IOptions<RetrievalOptions> retrieval,
+    TimeProvider timeProvider,
+    ILogger<LocalRouteTarget> logger) : IRouteTarget
 {
     public string Kind => RouteKinds.Local;
 
@@ -48,7 +55,17 @@ internal sealed class LocalRouteTarget(LocalModelHost models, TimeProvider timeP
         try
         {
             var settings = GenerationSettings.Read(request.Root);
-            var prompt = request.Operation == OpenAiOperation.Completions ? RawPrompt(request.Root) : ChatPrompt(weights, request.Root);
+            IReadOnlyList<RetrievedChunk> sources = [];
+            if (route.Knowledge is { } collection && request.Operation == OpenAiOperation.ChatCompletions)
+            {
+                sources = await knowledge.SearchAsync(collection, RetrievalQuery.LastUserText(request.Root), retrieval.Value.TopK, retrieval.Value.MinScore, cancellationToken);
+                if (sources.Count > 0)
+                {
+                    invocation.HttpContext.Response.Headers[SourcesHeader] = string.Join(",", sources.Select(s => $"{s.Chunk.DocumentId}#{s.Chunk.Ordinal}"));
+                }
+            }
+
+            var prompt = request.Operation == OpenAiOperation.Completions ? RawPrompt(request.Root) : ChatPrompt(weights, request.Root, Context(sources));
             var promptTokens = weights.Tokenize(prompt, true, true, Encoding.UTF8).Length;
             var room = (int)model.Options.ContextSize - promptTokens;
             if (room <= 0)
@@ -57,7 +74,7 @@ internal sealed class LocalRouteTarget(LocalModelHost models, TimeProvider timeP
             }
 
             var maxTokens = Math.Min(request.MaxTokens ?? model.Options.DefaultMaxTokens, room);
-            var writer = new LocalResponseWriter(invocation.HttpContext, request, invocation.TargetModel, timeProvider);
+            var writer = new LocalResponseWriter(invocation.HttpContext, request, invocation.TargetModel, timeProvider, sources);
             var executor = new StatelessExecutor(weights, model.Parameters);
             var sampling = new DefaultSamplingPipeline { Temperature = settings.Temperature, TopP = settings.TopP };
             if (settings.Seed is { } seed)
@@ -119,16 +136,42 @@ internal sealed class LocalRouteTarget(LocalModelHost models, TimeProvider timeP
         }
     }
 
+    /// <summary>Response header naming the passages used: <c>document-id#chunk,…</c>.</summary>
+    public const string SourcesHeader = "x-gateway-sources";
+
+    /// <summary>The retrieved passages as a system message, numbered so the answer can cite them.</summary>
+    private static string? Context(IReadOnlyList<RetrievedChunk> sources)
+    {
+        if (sources.Count == 0)
+        {
+            return null;
+        }
+
+        var text = new StringBuilder("Answer using the context below when it is relevant, and cite it as [1], [2]. If it does not contain the answer, say so.\n");
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var chunk = sources[i].Chunk;
+            text.Append(CultureInfo.InvariantCulture, $"\n[{i + 1}] {chunk.Title}{(chunk.Source is null ? "" : $" ({chunk.Source})")}\n{chunk.Text}\n");
+        }
+
+        return text.ToString();
+    }
+
     private static RouteOutcome Failed(OpenAiException error, bool retryable) =>
         new() { Status = error.Status, Error = error, Retryable = retryable };
 
     /// <summary>The messages through the model's chat template; ChatML for a model whose GGUF has none (documented).</summary>
-    private static string ChatPrompt(LLamaWeights weights, JsonElement root)
+    private static string ChatPrompt(LLamaWeights weights, JsonElement root, string? context)
     {
         var template = weights.Metadata.ContainsKey("tokenizer.chat_template")
             ? new LLamaTemplate(weights)
             : new LLamaTemplate("chatml");
         template.AddAssistant = true;
+        if (context is not null)
+        {
+            template.Add("system", context);
+        }
+
         if (root.TryGetProperty("messages"u8, out var messages) && messages.ValueKind == JsonValueKind.Array)
         {
             foreach (var message in messages.EnumerateArray())

