@@ -57,13 +57,14 @@ internal static class PolicyEndpoints
         });
 
         admin.MapPost("/route/explain", async (HttpContext http, IPolicyProvider policies, Router router, IPromptClassifier classifier,
-            IOptions<OpenAiOptions> options, string? team, string? key) =>
+            RetrievalRelevance relevance, IOptions<OpenAiOptions> options, string? team, string? key) =>
         {
             var body = await RequestBodyReader.ReadAsync(http, options.Value.MaxRequestBodyBytes, http.RequestAborted);
             using var request = OpenAiRequest.Parse(OpenAiOperation.ChatCompletions, body);
             var policy = policies.Current;
             var classification = classifier.Classify(request.Root);
-            var facts = new RequestFacts(team ?? "unknown", key ?? "unknown", http.Request.Headers);
+            var facts = new RequestFacts(team ?? "unknown", key ?? "unknown", http.Request.Headers,
+                await relevance.MeasureAsync(policy, request, http.RequestAborted));
             var trace = new DecisionTrace();
             RouteDecision? decision = null;
             OpenAiErrorDetail? refused = null;

@@ -44,6 +44,7 @@ public static class GatewayHostingExtensions
         services.AddGatewayPolicies();
         services.AddGatewaySpend();
         services.AddSingleton<Router>();
+        services.AddSingleton<RetrievalRelevance>();
         services.AddSingleton<RouteExecutor>();
         services.AddSingleton<RequestPipeline>();
         services.AddHostedService<StartupReport>();

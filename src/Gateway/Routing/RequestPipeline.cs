@@ -20,7 +20,7 @@ public sealed class RequestPipeline(
     ISpendRecorder spend,
     BudgetTracker budgets,
     UsageEstimator estimator,
-    Retrieval.KnowledgeBase knowledge,
+    RetrievalRelevance relevance,
     GatewayMetrics metrics,
     IOptions<OpenAiOptions> options,
     TimeProvider timeProvider,
@@ -56,7 +56,7 @@ public sealed class RequestPipeline(
             }
 
             decision = router.Decide(policy, request, classification,
-                new RequestFacts(identity.Team, identity.KeyId, http.Request.Headers, await RelevanceAsync(policy, request, http.RequestAborted)));
+                new RequestFacts(identity.Team, identity.KeyId, http.Request.Headers, await relevance.MeasureAsync(policy, request, http.RequestAborted)));
             metrics.DecisionTime(timeProvider.GetElapsedTime(step));
             metrics.Decided(decision);
 
@@ -119,23 +119,6 @@ public sealed class RequestPipeline(
     }
 
     private const int ClientClosedRequest = 499;
-
-    /// <summary>
-    /// The best knowledge-base match for the prompt, for rules on retrieval relevance: computed only
-    /// when a rule uses it and a local route with a collection can serve (an embedding costs
-    /// milliseconds); the query embedding is cached for the local route's own retrieval.
-    /// </summary>
-    private async Task<double?> RelevanceAsync(RoutingPolicy policy, OpenAiRequest request, CancellationToken cancellationToken)
-    {
-        if (!policy.UsesRetrievalRelevance || request.Operation != OpenAiOperation.ChatCompletions
-            || policy.Routes.FirstOrDefault(r => r is { Kind: RouteKinds.Local, Available: true, Knowledge: not null }) is not { } route)
-        {
-            return null;
-        }
-
-        var best = await knowledge.SearchAsync(route.Knowledge!, Retrieval.RetrievalQuery.LastUserText(request.Root), 1, -1f, cancellationToken);
-        return best.Count == 0 ? null : best[0].Score;
-    }
 
     private OpenAiException BudgetExceeded(string team, TeamBudget budget)
     {

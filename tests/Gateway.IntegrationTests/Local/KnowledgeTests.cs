@@ -9,8 +9,9 @@ namespace Gateway.IntegrationTests.Local;
 /// <summary>Knowledge collections over the admin API, and a local route answering from one.</summary>
 public sealed class KnowledgeTests : IAsyncLifetime
 {
+    // Questions the handbook answers well stay local; everything else goes to the hosted model.
     private const string Policy = """
-        default_route: local
+        default_route: frontier
         routes:
           local:
             kind: local
@@ -18,6 +19,15 @@ public sealed class KnowledgeTests : IAsyncLifetime
             knowledge: handbook
             model: tiny-llama
             price: { input_per_mtok: 0.02, output_per_mtok: 0.02 }
+          frontier:
+            kind: hosted
+            upstream: fake
+            model: big-model
+            price: { input_per_mtok: 2.5, output_per_mtok: 10 }
+        rules:
+          - name: handbook-answers-locally
+            when: { retrieval_relevance: { min: 0.5 } }
+            then: { route: local }
         """;
 
     private FakeOpenAiUpstream _upstream = null!;
@@ -108,6 +118,40 @@ public sealed class KnowledgeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RetrievalRelevance_RoutesHandbookQuestionsLocally_AndExplainShowsTheScore()
+    {
+        using var admin = _gateway.AdminClient();
+        await admin.PostAsJsonAsync("/admin/knowledge/handbook/documents",
+            new { id = "offices", title = "Offices", text = "The Berlin office is at Torstrasse 120 and opens at 7am." });
+
+        var handbook = await Json(await admin.PostAsJsonAsync("/admin/route/explain", new
+        {
+            model = "auto",
+            messages = new[] { new { role = "user", content = "What is the address of the Berlin office?" } },
+        }));
+        var unrelated = await Json(await admin.PostAsJsonAsync("/admin/route/explain", new
+        {
+            model = "auto",
+            messages = new[] { new { role = "user", content = "Write a poem about the sea." } },
+        }));
+
+        Assert.Equal("local", handbook["decision"]!["route"]!.GetValue<string>());
+        var condition = handbook["trace"]!["rules"]![0]!["conditions"]![0]!;
+        Assert.Equal("retrieval_relevance", condition["field"]!.GetValue<string>());
+        Assert.True(double.Parse(condition["actual"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) >= 0.5);
+        Assert.Equal("frontier", unrelated["decision"]!["route"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Embeddings_OnALocalModel_AreRefusedClearly()
+    {
+        using var response = await _gateway.Client.PostAsJsonAsync("/v1/embeddings", new { model = "tiny-llama", input = "hello" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("does not serve embeddings", (await Json(response))["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LocalRoute_AnswersWithRetrievedSources()
     {
         using var admin = _gateway.AdminClient();
@@ -118,7 +162,7 @@ public sealed class KnowledgeTests : IAsyncLifetime
 
         using var response = await _gateway.Client.PostAsJsonAsync("/v1/chat/completions", new
         {
-            model = "auto",
+            model = "local",
             max_tokens = 4,
             messages = new[] { new { role = "user", content = "How much are engineers paid for on-call weeks?" } },
         });

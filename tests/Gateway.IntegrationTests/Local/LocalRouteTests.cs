@@ -169,6 +169,23 @@ public sealed class LocalRouteTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChatTemplate_FromTheGguf_IsUsed_ElseChatMl()
+    {
+        // A Llama 3 style template in the GGUF metadata (llama.cpp recognises it by its header tokens).
+        const string llama3 = "{% for message in messages %}<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n{{ message['content'] }}<|eot_id|>{% endfor %}";
+        var withTemplate = TinyGguf.Write(Path.Combine(Directory.CreateTempSubdirectory("templated-").FullName, "tiny.gguf"), chatTemplate: llama3);
+        var templated = await Start(null, withTemplate);
+        var plain = await Start();
+        object Body() => new { model = "auto", max_tokens = 1, messages = new[] { new { role = "user", content = "hello" } } };
+
+        var templatedTokens = (await (await Post(templated, Body())).Content.ReadFromJsonAsync<JsonNode>())!["usage"]!["prompt_tokens"]!.GetValue<int>();
+        var chatMlTokens = (await (await Post(plain, Body())).Content.ReadFromJsonAsync<JsonNode>())!["usage"]!["prompt_tokens"]!.GetValue<int>();
+
+        Assert.NotEqual(chatMlTokens, templatedTokens);
+        Assert.True(chatMlTokens > 20); // "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n" in byte tokens
+    }
+
+    [Fact]
     public async Task Completions_UseTheTextCompletionShape()
     {
         var gateway = await Start();
