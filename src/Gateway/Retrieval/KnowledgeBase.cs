@@ -151,8 +151,14 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
                 continue;
             }
 
-            var at = best.FindIndex(b => b.Score < score);
-            best.Insert(at < 0 ? best.Count : at, new RetrievedChunk(chunk, score));
+            // Insertion into the few best so far; a plain loop (a lambda capturing score would allocate per chunk).
+            var at = best.Count;
+            while (at > 0 && best[at - 1].Score < score)
+            {
+                at--;
+            }
+
+            best.Insert(at, new RetrievedChunk(chunk, score));
             if (best.Count > topK)
             {
                 best.RemoveAt(best.Count - 1);
