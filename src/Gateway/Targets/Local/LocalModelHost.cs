@@ -40,9 +40,14 @@ public sealed class LocalModelHost(IOptions<Dictionary<string, LocalModelOptions
     }
 }
 
-/// <summary>A loaded model (or why it is not), with the slots that bound concurrent generation.</summary>
+/// <summary>
+/// A loaded model (or why it is not), with its pool of contexts: <see cref="LocalModelOptions.MaxConcurrent"/>
+/// contexts (each with its KV cache) created once at load and reused, one per request in flight.
+/// </summary>
 public sealed class LocalModel : IDisposable
 {
+    private readonly System.Collections.Concurrent.ConcurrentBag<LLamaContext> _contexts = [];
+
     private LocalModel(string name, LocalModelOptions options, LLamaWeights? weights, ModelParams parameters, string? failure)
     {
         Name = name;
@@ -51,7 +56,20 @@ public sealed class LocalModel : IDisposable
         Parameters = parameters;
         Failure = failure;
         Slots = new SemaphoreSlim(options.MaxConcurrent, options.MaxConcurrent);
+        if (weights is not null)
+        {
+            for (var i = 0; i < options.MaxConcurrent; i++)
+            {
+                _contexts.Add(weights.CreateContext(parameters));
+            }
+        }
     }
+
+    /// <summary>Takes a context; call only while holding a slot, and give it back with <see cref="Return"/>.</summary>
+    public LLamaContext Rent() =>
+        _contexts.TryTake(out var context) ? context : throw new InvalidOperationException("a slot was held without a free context");
+
+    public void Return(LLamaContext context) => _contexts.Add(context);
 
     public string Name { get; }
     public LocalModelOptions Options { get; }
@@ -95,6 +113,11 @@ public sealed class LocalModel : IDisposable
 
     public void Dispose()
     {
+        foreach (var context in _contexts)
+        {
+            context.Dispose();
+        }
+
         Weights?.Dispose();
         Slots.Dispose();
     }

@@ -6,7 +6,6 @@ using Gateway.Policies;
 using Gateway.Routing;
 using Gateway.Spend;
 using LLama;
-using LLama.Common;
 using LLama.Sampling;
 using Gateway.Retrieval;
 using Microsoft.Extensions.Options;
@@ -66,7 +65,8 @@ internal sealed class LocalRouteTarget(
             }
 
             var prompt = request.Operation == OpenAiOperation.Completions ? RawPrompt(request.Root) : ChatPrompt(weights, request.Root, Context(sources));
-            var promptTokens = weights.Tokenize(prompt, true, true, Encoding.UTF8).Length;
+            var promptIds = weights.Tokenize(prompt, true, true, Encoding.UTF8);
+            var promptTokens = promptIds.Length;
             var room = (int)model.Options.ContextSize - promptTokens;
             if (room <= 0)
             {
@@ -75,8 +75,7 @@ internal sealed class LocalRouteTarget(
 
             var maxTokens = Math.Min(request.MaxTokens ?? model.Options.DefaultMaxTokens, room);
             var writer = new LocalResponseWriter(invocation.HttpContext, request, invocation.TargetModel, timeProvider, sources);
-            var executor = new StatelessExecutor(weights, model.Parameters);
-            var sampling = new DefaultSamplingPipeline { Temperature = settings.Temperature, TopP = settings.TopP };
+            using var sampling = new DefaultSamplingPipeline { Temperature = settings.Temperature, TopP = settings.TopP };
             if (settings.Seed is { } seed)
             {
                 sampling.Seed = seed;
@@ -86,9 +85,10 @@ internal sealed class LocalRouteTarget(
             var completionTokens = 0;
             var hitStop = false;
             long? firstByte = null;
+            var context = model.Rent();
             try
             {
-                await foreach (var piece in executor.InferAsync(prompt, new InferenceParams { MaxTokens = maxTokens, SamplingPipeline = sampling }, cancellationToken))
+                await foreach (var piece in Generation.RunAsync(context, promptIds, maxTokens, sampling, cancellationToken))
                 {
                     completionTokens++;
                     var text = stops.Push(piece, out hitStop);
@@ -112,6 +112,10 @@ internal sealed class LocalRouteTarget(
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return RouteOutcome.ClientGone with { Usage = new Usage(promptTokens, completionTokens) };
+            }
+            finally
+            {
+                model.Return(context);
             }
 
             var usage = new Usage(promptTokens, completionTokens);
