@@ -8,4 +8,7 @@ public interface IPolicyEnvironment
 {
     /// <summary>Names that a route of <paramref name="kind"/> may reference as its target, or null when this build cannot serve the kind.</summary>
     IReadOnlySet<string>? TargetsFor(string kind);
+
+    /// <summary>Why <paramref name="file"/> cannot serve as a LoRA adapter on local model <paramref name="baseModel"/>, or null when it can.</summary>
+    string? CheckAdapter(string baseModel, string file) => null;
 }

@@ -29,6 +29,8 @@ internal sealed class RouteDocument
     public string? LocalModel { get; set; }
     public string? BaseModel { get; set; }
     public string? Adapter { get; set; }
+    public string? AdapterFile { get; set; }
+    public float? AdapterScale { get; set; }
     public string? Knowledge { get; set; }
     public string? Model { get; set; }
     public PriceDocument? Price { get; set; }

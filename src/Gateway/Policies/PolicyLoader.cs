@@ -71,6 +71,8 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
             Upstream = route.Upstream,
             Target = PolicyValidator.Target(route),
             Adapter = route.Adapter,
+            AdapterFile = route.AdapterFile,
+            AdapterScale = route.AdapterScale ?? 1f,
             Knowledge = route.Knowledge,
             Model = route.Model!,
             Price = route.Price!.ToPrice(),

@@ -133,6 +133,24 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
                 {
                     errors.Add($"{path}: an adapter route needs exactly one of base_model (a local model) or upstream (a hosted adapter)");
                 }
+                else if (route.BaseModel is { } baseModel)
+                {
+                    if (string.IsNullOrWhiteSpace(route.AdapterFile))
+                    {
+                        errors.Add($"{path}.adapter_file: is required for an adapter on a local model (a LoRA GGUF file)");
+                    }
+                    else if (environment.TargetsFor(RouteKinds.Adapter)?.Contains(baseModel) == true
+                             && environment.CheckAdapter(baseModel, route.AdapterFile) is { } problem)
+                    {
+                        // Checked only when the base model is configured here; otherwise the route is unavailable anyway.
+                        errors.Add($"{path}.adapter_file: {problem}");
+                    }
+                }
+
+                if (route.AdapterScale is { } scale && scale is not (>= 0 and <= 4))
+                {
+                    errors.Add($"{path}.adapter_scale: must be between 0 and 4 (1 applies the adapter as trained)");
+                }
                 else if (route.Upstream is { } upstream && environment.TargetsFor(RouteKinds.Hosted) is { } upstreams && !upstreams.Contains(upstream))
                 {
                     errors.Add($"{path}.upstream: '{upstream}' is not configured; set Upstreams:{upstream}:BaseUrl");

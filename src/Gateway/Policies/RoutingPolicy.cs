@@ -94,6 +94,11 @@ public sealed record PolicyRoute
     /// <summary>For adapter routes: the adapter's name.</summary>
     public string? Adapter { get; init; }
 
+    /// <summary>For in-process adapter routes: the LoRA GGUF file, and how strongly it applies (1 = as trained).</summary>
+    public string? AdapterFile { get; init; }
+
+    public float AdapterScale { get; init; } = 1f;
+
     /// <summary>For local routes: the knowledge collection whose passages ground the answer.</summary>
     public string? Knowledge { get; init; }
 

@@ -4,10 +4,40 @@ using Gateway.Policies;
 namespace Gateway.Targets;
 
 /// <summary>Tells policy validation which route kinds and targets the registered strategies can serve.</summary>
-internal sealed class TargetsPolicyEnvironment(IEnumerable<IRouteTarget> targets) : IPolicyEnvironment
+internal sealed class TargetsPolicyEnvironment(IEnumerable<IRouteTarget> targets, Local.LocalModelHost models, IHostEnvironment hostEnvironment) : IPolicyEnvironment
 {
     private readonly FrozenDictionary<string, IReadOnlySet<string>> _byKind =
         targets.ToFrozenDictionary(t => t.Kind, t => t.KnownTargets, StringComparer.Ordinal);
 
     public IReadOnlySet<string>? TargetsFor(string kind) => _byKind.GetValueOrDefault(kind);
+
+    /// <summary>The file must exist, be a GGUF LoRA adapter, and match the base model's architecture.</summary>
+    public string? CheckAdapter(string baseModel, string file)
+    {
+        var path = Hosting.AppFiles.Resolve(file, hostEnvironment.ContentRootPath);
+        if (!File.Exists(path))
+        {
+            return $"file not found: {path}";
+        }
+
+        IReadOnlyDictionary<string, object> metadata;
+        try
+        {
+            metadata = Local.GgufMetadata.Read(path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            return $"{path} is not a readable GGUF file ({ex.Message})";
+        }
+
+        if (metadata.GetValueOrDefault("general.type") as string != "adapter" || metadata.GetValueOrDefault("adapter.type") as string != "lora")
+        {
+            return $"{path} is not a LoRA adapter (general.type={metadata.GetValueOrDefault("general.type") ?? "none"}, adapter.type={metadata.GetValueOrDefault("adapter.type") ?? "none"}); convert it with llama.cpp's convert_lora_to_gguf.py";
+        }
+
+        var architecture = metadata.GetValueOrDefault("general.architecture") as string;
+        return models[baseModel]?.Architecture is { } baseArchitecture && architecture != baseArchitecture
+            ? $"{path} is a LoRA for '{architecture}' models, but base model '{baseModel}' is '{baseArchitecture}'"
+            : null;
+    }
 }

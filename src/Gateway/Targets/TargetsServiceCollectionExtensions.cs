@@ -14,13 +14,16 @@ public static class TargetsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<UpstreamsOptions>, UpstreamsOptionsValidation>();
         services.AddOptions<UpstreamsOptions>().ValidateOnStart();
         services.AddSingleton<UpstreamRegistry>();
-        services.AddSingleton<IRouteTarget, HostedRouteTarget>();
+        services.AddSingleton<HostedRouteTarget>();
+        services.AddSingleton<IRouteTarget>(sp => sp.GetRequiredService<HostedRouteTarget>());
         services.AddOptions<Dictionary<string, LocalModelOptions>>().BindConfiguration(LocalModelOptions.Section)
             .Validate(models => models.Values.All(m => !string.IsNullOrWhiteSpace(m.Path)), "every LocalModels:<name> needs a Path (a GGUF file)")
             .ValidateOnStart();
         services.AddSingleton<LocalModelHost>();
         services.AddHostedService(sp => sp.GetRequiredService<LocalModelHost>());
-        services.AddSingleton<IRouteTarget, LocalRouteTarget>();
+        services.AddSingleton<LocalRouteTarget>();
+        services.AddSingleton<IRouteTarget>(sp => sp.GetRequiredService<LocalRouteTarget>());
+        services.AddSingleton<IRouteTarget, AdapterRouteTarget>();
         services.AddSingleton<IPolicyEnvironment, TargetsPolicyEnvironment>();
         return services;
     }

@@ -56,6 +56,12 @@ internal static partial class Log
     [LoggerMessage(1402, LogLevel.Warning, "Local model {Name} is saturated ({Slots} slot(s) busy past the queue timeout)")]
     public static partial void LocalModelSaturated(ILogger logger, string name, int slots);
 
+    [LoggerMessage(1403, LogLevel.Information, "Loaded LoRA adapter {Path} on {Model} in {Milliseconds} ms")]
+    public static partial void AdapterLoaded(ILogger logger, string path, string model, int milliseconds);
+
+    [LoggerMessage(1404, LogLevel.Information, "Unloaded LoRA adapter {Path}: the policy no longer routes to it")]
+    public static partial void AdapterUnloaded(ILogger logger, string path);
+
     [LoggerMessage(1300, LogLevel.Information, "Spend ledger ready; budget counters rebuilt for {Teams} team(s)")]
     public static partial void LedgerReady(ILogger logger, int teams);
 

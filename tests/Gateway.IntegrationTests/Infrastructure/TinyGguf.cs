@@ -119,6 +119,51 @@ public static class TinyGguf
             write();
         }
 
+        WriteTensors(w, tensors);
+        return path;
+    }
+
+    /// <summary>
+    /// Writes a LoRA adapter for <see cref="Write"/>'s model: <c>general.type=adapter</c>,
+    /// <c>adapter.type=lora</c>, and <c>.lora_a</c> [n_in, r] / <c>.lora_b</c> [r, n_out] pairs on the
+    /// attention queries and the output projection, strong enough to change greedy output.
+    /// </summary>
+    public static string WriteLora(string path, int seed, int rank = 4, float alpha = 8f, string architecture = "llama")
+    {
+        var random = new Random(seed);
+        float[] Weights(int count, float scale) => Enumerable.Range(0, count).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale).ToArray();
+        var vocab = 3 + 256 + 18;
+        var tensors = new List<(string Name, long[] Shape, float[] Data)>();
+        for (var layer = 0; layer < Layers; layer++)
+        {
+            tensors.Add(($"blk.{layer}.attn_q.weight.lora_a", [Embedding, rank], Weights(Embedding * rank, 0.5f)));
+            tensors.Add(($"blk.{layer}.attn_q.weight.lora_b", [rank, Embedding], Weights(rank * Embedding, 0.5f)));
+        }
+
+        tensors.Add(("output.weight.lora_a", [Embedding, rank], Weights(Embedding * rank, 1f)));
+        tensors.Add(("output.weight.lora_b", [rank, vocab], Weights(rank * vocab, 1f)));
+
+        using var stream = File.Create(path);
+        using var w = new BinaryWriter(stream, Encoding.UTF8);
+        w.Write("GGUF"u8);
+        w.Write(Version);
+        w.Write((ulong)tensors.Count);
+        var metadata = new List<Action>
+        {
+            () => Kv(w, "general.architecture", architecture),
+            () => Kv(w, "general.type", "adapter"),
+            () => Kv(w, "general.alignment", (uint)Alignment),
+            () => Kv(w, "adapter.type", "lora"),
+            () => Kv(w, "adapter.lora.alpha", alpha),
+        };
+        w.Write((ulong)metadata.Count);
+        metadata.ForEach(write => write());
+        WriteTensors(w, tensors);
+        return path;
+    }
+
+    private static void WriteTensors(BinaryWriter w, List<(string Name, long[] Shape, float[] Data)> tensors)
+    {
         ulong offset = 0;
         foreach (var (name, shape, data) in tensors)
         {
@@ -144,8 +189,6 @@ public static class TinyGguf
 
             Pad(w);
         }
-
-        return path;
     }
 
     private static ulong Align(ulong size) => (size + Alignment - 1) / Alignment * Alignment;

@@ -13,8 +13,10 @@ namespace Gateway.Targets.Local;
 internal static class Generation
 {
     public static async IAsyncEnumerable<string> RunAsync(LLamaContext context, IReadOnlyList<LLamaToken> prompt, int maxTokens,
-        DefaultSamplingPipeline sampling, [EnumeratorCancellation] CancellationToken cancellationToken)
+        DefaultSamplingPipeline sampling, (LoraAdapter Adapter, float Scale)? adapter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // The context is pooled: set exactly this request's adapter (none clears what a previous request used).
+        context.NativeHandle.SetLoraAdapters(adapter is { } a ? [(a.Adapter, a.Scale)] : []);
         context.NativeHandle.MemoryClear(false);
         var batchSize = (int)context.BatchSize;
         var batch = new LLamaBatch();

@@ -76,6 +76,9 @@ public sealed class LocalModel : IDisposable
     public LLamaWeights? Weights { get; }
     public ModelParams Parameters { get; }
 
+    /// <summary><c>general.architecture</c> of the GGUF (adapters must match it).</summary>
+    public string? Architecture => Weights?.Metadata.GetValueOrDefault("general.architecture");
+
     /// <summary>Why the model could not be loaded; null when it is serving.</summary>
     public string? Failure { get; }
 

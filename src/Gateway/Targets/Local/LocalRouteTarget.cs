@@ -29,11 +29,15 @@ internal sealed class LocalRouteTarget(
 
     public IReadOnlySet<string> KnownTargets => models.Names;
 
-    public async Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, CancellationToken cancellationToken)
+    public Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, CancellationToken cancellationToken) =>
+        ServeAsync(invocation, models[invocation.Route.Target ?? ""], adapter: null, cancellationToken);
+
+    /// <summary>Generates on <paramref name="model"/>, with a LoRA adapter applied for this request only when one is given.</summary>
+    public async Task<RouteOutcome> ServeAsync(RouteInvocation invocation, LocalModel? model, (LLama.Native.LoraAdapter Adapter, float Scale)? adapter,
+        CancellationToken cancellationToken)
     {
         var request = invocation.Request;
         var route = invocation.Route;
-        var model = models[route.Target ?? ""];
         if (model?.Weights is not { } weights)
         {
             return Failed(OpenAiErrors.RouteUnavailable(route.Name, $"local ({model?.Failure ?? "model not configured"})"), retryable: true);
@@ -88,7 +92,7 @@ internal sealed class LocalRouteTarget(
             var context = model.Rent();
             try
             {
-                await foreach (var piece in Generation.RunAsync(context, promptIds, maxTokens, sampling, cancellationToken))
+                await foreach (var piece in Generation.RunAsync(context, promptIds, maxTokens, sampling, adapter, cancellationToken))
                 {
                     completionTokens++;
                     var text = stops.Push(piece, out hitStop);
