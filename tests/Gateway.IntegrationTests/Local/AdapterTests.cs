@@ -1,0 +1,187 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.IntegrationTests.Infrastructure;
+
+namespace Gateway.IntegrationTests.Local;
+
+/// <summary>LoRA adapters on the local base model (and a hosted adapter), over HTTP.</summary>
+public sealed class AdapterTests : IAsyncLifetime
+{
+    private static readonly string Folder = Directory.CreateTempSubdirectory("adapters-").FullName;
+    private static readonly string Base = TinyGguf.Write(Path.Combine(Folder, "base.gguf"));
+    private static readonly string LoraA = TinyGguf.WriteLora(Path.Combine(Folder, "a.gguf"), seed: 2);
+    private static readonly string LoraB = TinyGguf.WriteLora(Path.Combine(Folder, "b.gguf"), seed: 3);
+
+    private FakeOpenAiUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    private static string Policy(bool withA = true) => $$"""
+        default_route: base
+        routes:
+          base:
+            kind: local
+            local_model: tiny
+            model: tiny-base
+            price: { input_per_mtok: 0.02, output_per_mtok: 0.02 }
+        {{(withA ? $$"""
+          adapter-a:
+            kind: adapter
+            base_model: tiny
+            adapter: a
+            adapter_file: {{LoraA}}
+            model: tiny+a
+            price: { input_per_mtok: 0.02, output_per_mtok: 0.02 }
+          adapter-zero:
+            kind: adapter
+            base_model: tiny
+            adapter: a
+            adapter_file: {{LoraA}}
+            adapter_scale: 0
+            model: tiny+a0
+            price: { input_per_mtok: 0.02, output_per_mtok: 0.02 }
+        """ : "")}}
+          adapter-b:
+            kind: adapter
+            base_model: tiny
+            adapter: b
+            adapter_file: {{LoraB}}
+            model: tiny+b
+            price: { input_per_mtok: 0.02, output_per_mtok: 0.02 }
+          hosted-adapter:
+            kind: adapter
+            upstream: fake
+            adapter: support
+            model: support-lora
+            price: { input_per_mtok: 0.1, output_per_mtok: 0.1 }
+        """;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeOpenAiUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, Policy(), new Dictionary<string, string?>
+        {
+            ["LocalModels:tiny:Path"] = Base,
+            ["LocalModels:tiny:ContextSize"] = "512",
+            ["LocalModels:tiny:MaxConcurrent"] = "3",
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    /// <summary>Greedy decoding: the same model and prompt always give the same text.</summary>
+    private async Task<string> Greedy(string route, int maxTokens = 24)
+    {
+        using var response = await _gateway.Client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = route,
+            temperature = 0,
+            max_tokens = maxTokens,
+            messages = new[] { new { role = "user", content = "hello world" } },
+        });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+    }
+
+    [Fact]
+    public async Task Adapter_ChangesGreedyOutput_AndScaleZeroIsTheBase()
+    {
+        var baseText = await Greedy("base");
+
+        Assert.Equal(baseText, await Greedy("base"));
+        Assert.NotEqual(baseText, await Greedy("adapter-a"));
+        Assert.NotEqual(await Greedy("adapter-a"), await Greedy("adapter-b"));
+        Assert.Equal(baseText, await Greedy("adapter-zero"));
+    }
+
+    [Fact]
+    public async Task ConcurrentRequests_AcrossAdaptersAndTheBase_EachGetTheirOwnOutput()
+    {
+        string[] routes = ["base", "adapter-a", "adapter-b"];
+        var alone = new Dictionary<string, string>();
+        foreach (var route in routes)
+        {
+            alone[route] = await Greedy(route);
+        }
+
+        var mixed = Enumerable.Range(0, 12).Select(i => routes[i % 3]).ToArray();
+        var results = await Task.WhenAll(mixed.Select(r => Greedy(r)));
+
+        for (var i = 0; i < mixed.Length; i++)
+        {
+            Assert.Equal(alone[mixed[i]], results[i]);
+        }
+    }
+
+    [Fact]
+    public async Task HostedAdapter_IsForwardedWithItsModelName()
+    {
+        using var response = await _gateway.Client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "hosted-adapter",
+            messages = new[] { new { role = "user", content = "hi" } },
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("support-lora", _upstream.LastRequest.Json["model"]!.GetValue<string>());
+        Assert.Equal("hosted-adapter", response.Headers.GetValues("x-gateway-route").Single());
+    }
+
+    [Fact]
+    public async Task RemovingAnAdapterMidTraffic_LosesNoRequest()
+    {
+        using var admin = _gateway.AdminClient();
+        var inFlight = Enumerable.Range(0, 6).Select(_ => Greedy("adapter-a", maxTokens: 300)).ToArray();
+        await Task.Delay(100);
+
+        using var removed = await admin.PutAsync("/admin/policy", new StringContent(Policy(withA: false), Encoding.UTF8, "application/yaml"));
+
+        Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+        Assert.All(await Task.WhenAll(inFlight), text => Assert.NotNull(text));
+        using var gone = await _gateway.Client.PostAsJsonAsync("/v1/chat/completions", new { model = "adapter-a", messages = new[] { new { role = "user", content = "hi" } } });
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.NotEmpty(await Greedy("adapter-b")); // other adapters keep serving
+    }
+
+    public static TheoryData<string, string> BadAdapterFiles => new()
+    {
+        { "wrong-architecture", "is a LoRA for 'gpt2' models, but base model 'tiny' is 'llama'" },
+        { "a-model-not-an-adapter", "is not a LoRA adapter" },
+        { "corrupt", "is not a readable GGUF file" },
+        { "missing", "file not found" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadAdapterFiles))]
+    public async Task BadAdapterFile_IsRejectedByValidation(string kind, string expected)
+    {
+        var file = Path.Combine(Folder, $"{kind}.gguf");
+        switch (kind)
+        {
+            case "wrong-architecture":
+                TinyGguf.WriteLora(file, seed: 5, architecture: "gpt2");
+                break;
+            case "a-model-not-an-adapter":
+                TinyGguf.Write(file);
+                break;
+            case "corrupt":
+                await File.WriteAllBytesAsync(file, "GGUF\u0003\0\0\0garbage"u8.ToArray());
+                break;
+        }
+
+        using var admin = _gateway.AdminClient();
+        var policy = Policy().Replace(LoraB, file, StringComparison.Ordinal);
+
+        var result = JsonNode.Parse(await (await admin.PostAsync("/admin/policy/validate", new StringContent(policy, Encoding.UTF8, "application/yaml"))).Content.ReadAsStringAsync())!;
+
+        Assert.False(result["valid"]!.GetValue<bool>());
+        var error = Assert.Single(result["errors"]!.AsArray());
+        Assert.StartsWith("routes.adapter-b.adapter_file: ", error!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(expected, error.GetValue<string>(), StringComparison.Ordinal);
+    }
+}
