@@ -52,10 +52,24 @@ internal sealed class AdapterRouteTarget(
 
         var path = AppFiles.Resolve(route.AdapterFile!, hostEnvironment.ContentRootPath);
         LoadedAdapter adapter;
-        lock (_loading)
+        try
         {
-            adapter = _adapters.GetOrAdd($"{model.Name}|{path}", _ => Load(model, weights.NativeHandle, path));
-            Interlocked.Increment(ref adapter.InFlight);
+            lock (_loading)
+            {
+                adapter = _adapters.GetOrAdd($"{model.Name}|{path}", _ => Load(model, weights.NativeHandle, path));
+                Interlocked.Increment(ref adapter.InFlight);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A file validation could not check (its base was not configured then): the route is unavailable, the fallback may serve.
+            Telemetry.Log.LocalModelFailed(logger, $"{model.Name}+{route.Adapter}", $"cannot load adapter {path}: {ex.Message}");
+            return new RouteOutcome
+            {
+                Status = 503,
+                Retryable = true,
+                Error = OpenAiErrors.RouteUnavailable(route.Name, $"adapter (cannot load {path})"),
+            };
         }
 
         try
