@@ -20,10 +20,37 @@ public static class AuthEndpointFilters
                 throw OpenAiErrors.MissingKey(store.Count > 0);
             }
 
-            var identity = store.Find(token) ?? throw OpenAiErrors.InvalidKey(store.Count > 0);
-            http.Features.Set(identity);
+            http.Features.Set(Resolve(http, store, token));
             return next(context);
         });
+
+    private static readonly object ConnectionKey = new();
+
+    /// <summary>
+    /// Resolves the key, remembering the last one per connection: clients keep connections open with
+    /// one key, and hashing it on every request showed up in profiles. The cached token is compared
+    /// in constant time; it lives as long as the connection, like the request headers it came from.
+    /// </summary>
+    private static ClientIdentity Resolve(HttpContext http, ClientKeyStore store, ReadOnlySpan<char> token)
+    {
+        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        if (items is not null && items.TryGetValue(ConnectionKey, out var cached) && cached is CachedKey last
+            && CryptographicOperations.FixedTimeEquals(System.Runtime.InteropServices.MemoryMarshal.AsBytes(last.Token.AsSpan()),
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(token)))
+        {
+            return last.Identity;
+        }
+
+        var identity = store.Find(token) ?? throw OpenAiErrors.InvalidKey(store.Count > 0);
+        if (items is not null)
+        {
+            items[ConnectionKey] = new CachedKey(token.ToString(), identity);
+        }
+
+        return identity;
+    }
+
+    private sealed record CachedKey(string Token, ClientIdentity Identity);
 
     /// <summary>Requires <c>Auth:AdminKey</c>, compared in constant time.</summary>
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>

@@ -49,7 +49,7 @@ public sealed class GatewayRequestMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        var feature = new GatewayRequestFeature($"req_{Guid.CreateVersion7():N}");
+        var feature = new GatewayRequestFeature(RequestIds.Next());
         context.TraceIdentifier = feature.RequestId;
         context.Features.Set(feature);
         context.Response.OnStarting(static state =>
@@ -59,5 +59,29 @@ public sealed class GatewayRequestMiddleware(RequestDelegate next)
             return Task.CompletedTask;
         }, context);
         return next(context);
+    }
+}
+
+/// <summary>
+/// Request ids that sort by time and are unique across processes without a random draw per
+/// request: <c>req_</c> + 48-bit Unix milliseconds + a 48-bit random prefix chosen at start + a
+/// 32-bit counter, in hex (a random UUID per request showed up in profiles under load).
+/// </summary>
+internal static class RequestIds
+{
+    private static readonly ulong Prefix = BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)) & 0xFFFF_FFFF_FFFF;
+    private static int s_counter;
+
+    public static string Next()
+    {
+        var millis = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() & 0xFFFF_FFFF_FFFF;
+        var counter = (uint)Interlocked.Increment(ref s_counter);
+        return string.Create(36, (millis, counter), static (span, state) =>
+        {
+            "req_".CopyTo(span);
+            state.millis.TryFormat(span[4..16], out _, "x12", CultureInfo.InvariantCulture);
+            Prefix.TryFormat(span[16..28], out _, "x12", CultureInfo.InvariantCulture);
+            state.counter.TryFormat(span[28..36], out _, "x8", CultureInfo.InvariantCulture);
+        });
     }
 }

@@ -62,9 +62,13 @@ public sealed class RequestPipeline(
 
             // Held against the team's budget until the actual cost is recorded, so concurrent requests see it.
             // A reject budget is checked again atomically with the reservation (the router's check is not).
-            var budget = policy.Budgets.GetValueOrDefault(identity.Team) is { OnExceed: BudgetAction.Reject } reject ? reject : null;
-            reservation = budgets.TryReserve(identity.Team, decision.EstimatedCostUsd, budget?.DailyUsd, budget?.MonthlyUsd)
-                ?? throw BudgetExceeded(identity.Team, budget!);
+            // Teams without a budget have nothing to hold (and skip the per-team lock).
+            if (policy.Budgets.GetValueOrDefault(identity.Team) is { } teamBudget)
+            {
+                var budget = teamBudget.OnExceed == BudgetAction.Reject ? teamBudget : null;
+                reservation = budgets.TryReserve(identity.Team, decision.EstimatedCostUsd, budget?.DailyUsd, budget?.MonthlyUsd)
+                    ?? throw BudgetExceeded(identity.Team, budget!);
+            }
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
                 http.RequestAborted);
