@@ -4,13 +4,7 @@ namespace Gateway.Tests.Policies;
 
 public sealed class PolicyLoaderTests
 {
-    private sealed class Environment(params string[] upstreams) : IPolicyEnvironment
-    {
-        public IReadOnlySet<string>? TargetsFor(string kind) =>
-            kind == RouteKinds.Hosted ? new HashSet<string>(upstreams) : null;
-    }
-
-    private static PolicyLoader Loader(params string[] upstreams) => new(new Environment(upstreams), TimeProvider.System);
+    private static PolicyLoader Loader(params string[] upstreams) => new(new StubPolicyEnvironment(upstreams), TimeProvider.System);
 
     private const string Valid = """
         default_route: a

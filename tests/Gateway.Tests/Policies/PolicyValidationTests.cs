@@ -5,17 +5,7 @@ namespace Gateway.Tests.Policies;
 /// <summary>Each kind of error, on a policy that is otherwise valid, reported with its path.</summary>
 public sealed class PolicyValidationTests
 {
-    private sealed class Environment : IPolicyEnvironment
-    {
-        public IReadOnlySet<string>? TargetsFor(string kind) => kind switch
-        {
-            RouteKinds.Hosted => new HashSet<string> { "openai" },
-            RouteKinds.Local => new HashSet<string> { "llama" },
-            _ => null,
-        };
-    }
-
-    private static readonly PolicyLoader Loader = new(new Environment(), TimeProvider.System);
+    private static readonly PolicyLoader Loader = new(new StubPolicyEnvironment(["openai"], ["llama"]), TimeProvider.System);
 
     /// <summary>A valid policy with an objective, three routes, two rules and a budget; each case edits one line.</summary>
     private const string Base = """

@@ -5,6 +5,7 @@ using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Routing;
 using Gateway.Spend;
+using Gateway.Tests.Policies;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Tests.Routing;
@@ -12,15 +13,6 @@ namespace Gateway.Tests.Routing;
 /// <summary>The decision engine over a matrix of classifications and request facts.</summary>
 public sealed class RouterDecisionTests
 {
-    private sealed class Environment(bool localConfigured) : IPolicyEnvironment
-    {
-        public IReadOnlySet<string>? TargetsFor(string kind) => kind switch
-        {
-            RouteKinds.Hosted => new HashSet<string> { "openai" },
-            RouteKinds.Local when localConfigured => new HashSet<string> { "llama" },
-            _ => null,
-        };
-    }
 
     // Estimated cost per request (~100 prompt tokens, 500 output): frontier ~$0.0053, mini ~$0.0003, local ~$0.00001.
     private const string PolicyYaml = """
@@ -72,7 +64,7 @@ public sealed class RouterDecisionTests
 
     private static RoutingPolicy Load(bool localConfigured = true, string? yaml = null)
     {
-        var result = new PolicyLoader(new Environment(localConfigured), TimeProvider.System).Load(yaml ?? PolicyYaml);
+        var result = new PolicyLoader(new StubPolicyEnvironment(["openai"], localConfigured ? ["llama"] : null), TimeProvider.System).Load(yaml ?? PolicyYaml);
         Assert.Empty(result.Errors);
         return result.Policy!;
     }

@@ -3,12 +3,13 @@ using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Routing;
 using Gateway.Spend;
+using Gateway.Tests.Policies;
 
 namespace Gateway.Tests.Routing;
 
 public sealed class RouterTests
 {
-    private static readonly RoutingPolicy Policy = new PolicyLoader(new HostedOnly(), TimeProvider.System).Load("""
+    private static readonly RoutingPolicy Policy = new PolicyLoader(new StubPolicyEnvironment(["openai"]), TimeProvider.System).Load("""
         default_route: frontier
         reference_route: frontier
         routes:
@@ -28,10 +29,6 @@ public sealed class RouterTests
             price: { input_per_mtok: 0.15, output_per_mtok: 0.6 }
         """).Policy!;
 
-    private sealed class HostedOnly : IPolicyEnvironment
-    {
-        public IReadOnlySet<string>? TargetsFor(string kind) => kind == RouteKinds.Hosted ? new HashSet<string> { "openai" } : null;
-    }
 
     private static RouteDecision Decide(string model, OpenAiOperation operation = OpenAiOperation.ChatCompletions)
     {
