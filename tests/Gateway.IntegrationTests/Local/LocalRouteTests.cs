@@ -273,5 +273,9 @@ public sealed class LocalRouteTests : IAsyncLifetime
         Assert.Contains(kind == "missing" ? "file not found" : "cannot load", JsonNode.Parse(await pinned.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, auto.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/healthz")).StatusCode);
+        using var admin = gateway.AdminClient();
+        var model = JsonNode.Parse(await admin.GetStringAsync("/admin/status"))!["localModels"]![0]!;
+        Assert.False(model["loaded"]!.GetValue<bool>());
+        Assert.Contains(path, model["failure"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 }
