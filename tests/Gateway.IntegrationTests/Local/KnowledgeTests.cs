@@ -176,5 +176,18 @@ public sealed class KnowledgeTests : IAsyncLifetime
         Assert.True(source["score"]!.GetValue<double>() > 0.3);
         Assert.Equal("chat.completion", body["object"]!.GetValue<string>());
         Assert.True(body["usage"]!["prompt_tokens"]!.GetValue<int>() > 40); // the passage is in the prompt
+
+        using var streamed = await _gateway.Client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "local",
+            stream = true,
+            max_tokens = 4,
+            messages = new[] { new { role = "user", content = "How much are engineers paid for on-call weeks?" } },
+        });
+        var chunks = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[..^1]
+            .Select(e => JsonNode.Parse(e["data: ".Length..])!).ToArray();
+        var finish = chunks.Single(c => c["choices"]![0]!["finish_reason"] is JsonValue);
+        Assert.Equal("oncall", finish["sources"]![0]!["id"]!.GetValue<string>());
+        Assert.Single(chunks, c => c["sources"] is not null);
     }
 }

@@ -39,7 +39,11 @@ internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest reques
         if (Streaming)
         {
             await StartAsync(cancellationToken);
-            await ChunkAsync(w => Choice(w, null, finishReason), cancellationToken);
+            await ChunkAsync(w =>
+            {
+                Choice(w, null, finishReason);
+                WriteSources(w); // on the finish chunk: an extra field SDKs ignore
+            }, cancellationToken);
             if (request.ClientWantsStreamUsage)
             {
                 await ChunkAsync(w =>
@@ -80,24 +84,7 @@ internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest reques
         json.WriteEndObject();
         json.WriteEndArray();
         WriteUsage(json, usage);
-        if (sources.Count > 0)
-        {
-            // An extra field: OpenAI SDKs ignore it, RAG-aware clients read where the answer came from.
-            json.WriteStartArray("sources");
-            foreach (var source in sources)
-            {
-                json.WriteStartObject();
-                json.WriteString("id", source.Chunk.DocumentId);
-                json.WriteNumber("chunk", source.Chunk.Ordinal);
-                json.WriteString("title", source.Chunk.Title);
-                json.WriteString("source", source.Chunk.Source);
-                json.WriteNumber("score", Math.Round(source.Score, 4));
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-        }
-
+        WriteSources(json);
         json.WriteEndObject();
         await json.FlushAsync(cancellationToken);
     }
@@ -200,6 +187,29 @@ internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest reques
         w.WriteNumber("created", _created);
         w.WriteString("model", model);
         w.WriteString("system_fingerprint", "gateway-local");
+    }
+
+    /// <summary>An extra field: OpenAI SDKs ignore it, RAG-aware clients read where the answer came from.</summary>
+    private void WriteSources(Utf8JsonWriter w)
+    {
+        if (sources.Count == 0)
+        {
+            return;
+        }
+
+        w.WriteStartArray("sources");
+        foreach (var source in sources)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", source.Chunk.DocumentId);
+            w.WriteNumber("chunk", source.Chunk.Ordinal);
+            w.WriteString("title", source.Chunk.Title);
+            w.WriteString("source", source.Chunk.Source);
+            w.WriteNumber("score", Math.Round(source.Score, 4));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     private static void WriteUsage(Utf8JsonWriter w, Usage usage)
