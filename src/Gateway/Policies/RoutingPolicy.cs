@@ -28,6 +28,7 @@ public sealed class RoutingPolicy
         ReferenceRoute = referenceRoute is null ? null : RoutesByName[referenceRoute];
         Objective = objective;
         Rules = rules ?? [];
+        UsesRetrievalRelevance = Rules.Any(r => r.RetrievalRelevance is not null);
         Budgets = (budgets ?? new Dictionary<string, TeamBudget>()).ToFrozenDictionary(StringComparer.Ordinal);
 
         // First route listing a concrete model wins, in document order.
@@ -72,7 +73,7 @@ public sealed class RoutingPolicy
     public IReadOnlyList<PolicyRule> Rules { get; }
 
     /// <summary>Whether any rule matches on retrieval relevance (only then is it computed per request).</summary>
-    public bool UsesRetrievalRelevance => Rules.Any(r => r.RetrievalRelevance is not null);
+    public bool UsesRetrievalRelevance { get; }
 
     public FrozenDictionary<string, TeamBudget> Budgets { get; }
 }
