@@ -50,25 +50,26 @@ internal sealed class AdapterRouteTarget(
             };
         }
 
-        var path = AppFiles.Resolve(route.AdapterFile!, hostEnvironment.ContentRootPath);
+        // Keyed by the policy's own spelling of the file: the path is resolved (file-system probes) only when loading.
+        var file = route.AdapterFile!;
         LoadedAdapter adapter;
         try
         {
             lock (_loading)
             {
-                adapter = _adapters.GetOrAdd($"{model.Name}|{path}", _ => Load(model, weights.NativeHandle, path));
+                adapter = _adapters.GetOrAdd(Key(model.Name, file), _ => Load(model, weights.NativeHandle, AppFiles.Resolve(file, hostEnvironment.ContentRootPath)));
                 Interlocked.Increment(ref adapter.InFlight);
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // A file validation could not check (its base was not configured then): the route is unavailable, the fallback may serve.
-            Telemetry.Log.LocalModelFailed(logger, $"{model.Name}+{route.Adapter}", $"cannot load adapter {path}: {ex.Message}");
+            Telemetry.Log.LocalModelFailed(logger, $"{model.Name}+{route.Adapter}", $"cannot load adapter {file}: {ex.Message}");
             return new RouteOutcome
             {
                 Status = 503,
                 Retryable = true,
-                Error = OpenAiErrors.RouteUnavailable(route.Name, $"adapter (cannot load {path})"),
+                Error = OpenAiErrors.RouteUnavailable(route.Name, $"adapter (cannot load {file})"),
             };
         }
 
@@ -81,6 +82,8 @@ internal sealed class AdapterRouteTarget(
             Interlocked.Decrement(ref adapter.InFlight);
         }
     }
+
+    private static string Key(string model, string file) => $"{model}|{file}";
 
     private LoadedAdapter Load(LocalModel model, SafeLlamaModelHandle weights, string path)
     {
@@ -101,7 +104,7 @@ internal sealed class AdapterRouteTarget(
         }
 
         var active = policy.Routes.Where(r => r is { Kind: RouteKinds.Adapter, AdapterFile: not null })
-            .Select(r => $"{r.Target}|{AppFiles.Resolve(r.AdapterFile!, hostEnvironment.ContentRootPath)}")
+            .Select(r => Key(r.Target!, r.AdapterFile!))
             .ToHashSet(StringComparer.Ordinal);
         var pending = false;
         lock (_loading)
