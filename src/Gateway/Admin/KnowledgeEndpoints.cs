@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Gateway.OpenAi;
 using Gateway.Retrieval;
 
@@ -11,7 +10,7 @@ namespace Gateway.Admin;
 /// <c>/admin/knowledge/{collection}/documents</c>: ingest (JSON <c>{id, title, source, text}</c>, or a
 /// text/Markdown body with <c>?id=&amp;title=&amp;source=</c>), list, delete. Re-ingesting an id replaces it.
 /// </summary>
-internal static partial class KnowledgeEndpoints
+internal static class KnowledgeEndpoints
 {
     /// <summary>Largest document accepted (2 MiB of text).</summary>
     public const int MaxDocumentBytes = 2 * 1024 * 1024;
@@ -98,15 +97,12 @@ internal static partial class KnowledgeEndpoints
 
     private static void CheckCollection(string collection)
     {
-        if (!CollectionName().IsMatch(collection))
+        if (!KnowledgeCollections.IsValidName(collection))
         {
-            throw OpenAiErrors.InvalidParameter("collection", "Collection names are 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit.");
+            throw OpenAiErrors.InvalidParameter("collection", $"Collection names are {KnowledgeCollections.NameRule}.");
         }
     }
 
     private static OpenAiException UnknownCollection(string collection) =>
         new(404, $"Knowledge collection '{collection}' has no documents.", OpenAiErrors.InvalidRequest, "collection_not_found", "collection");
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
-    private static partial Regex CollectionName();
 }

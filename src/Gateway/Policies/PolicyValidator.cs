@@ -173,9 +173,9 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
             {
                 errors.Add($"{path}.knowledge: only local and adapter routes retrieve from a knowledge collection");
             }
-            else if (!System.Text.RegularExpressions.Regex.IsMatch(knowledge, "^[a-z0-9][a-z0-9_-]{0,63}$"))
+            else if (!Retrieval.KnowledgeCollections.IsValidName(knowledge))
             {
-                errors.Add($"{path}.knowledge: '{knowledge}' is not a collection name (1-64 lower-case letters, digits, '-' or '_')");
+                errors.Add($"{path}.knowledge: '{knowledge}' is not a collection name ({Retrieval.KnowledgeCollections.NameRule})");
             }
         }
 
