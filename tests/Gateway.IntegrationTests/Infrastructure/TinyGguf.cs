@@ -46,16 +46,7 @@ public static class TinyGguf
 
         var vocab = tokens.Count;
         var random = new Random(seed);
-        float[] Weights(int count, float scale)
-        {
-            var data = new float[count];
-            for (var i = 0; i < count; i++)
-            {
-                data[i] = (float)((random.NextDouble() * 2) - 1) * scale;
-            }
-
-            return data;
-        }
+        float[] Weights(int count, float scale) => Uniform(random, count, scale);
 
         static float[] Ones(int count) => Enumerable.Repeat(1f, count).ToArray();
 
@@ -131,7 +122,7 @@ public static class TinyGguf
     public static string WriteLora(string path, int seed, int rank = 4, float alpha = 8f, string architecture = "llama")
     {
         var random = new Random(seed);
-        float[] Weights(int count, float scale) => Enumerable.Range(0, count).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale).ToArray();
+        float[] Weights(int count, float scale) => Uniform(random, count, scale);
         var vocab = 3 + 256 + 18;
         var tensors = new List<(string Name, long[] Shape, float[] Data)>();
         for (var layer = 0; layer < Layers; layer++)
@@ -160,6 +151,18 @@ public static class TinyGguf
         metadata.ForEach(write => write());
         WriteTensors(w, tensors);
         return path;
+    }
+
+    /// <summary>Weights drawn uniformly from [-scale, scale) by a seeded generator: the same seed, the same file.</summary>
+    private static float[] Uniform(Random random, int count, float scale)
+    {
+        var data = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            data[i] = (float)((random.NextDouble() * 2) - 1) * scale;
+        }
+
+        return data;
     }
 
     private static void WriteTensors(BinaryWriter w, List<(string Name, long[] Shape, float[] Data)> tensors)
