@@ -1,9 +1,7 @@
 using System.Text.Json;
 using Gateway.Hosting;
 using Gateway.Telemetry;
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Classification;
 
@@ -21,12 +19,9 @@ public sealed class OnnxPromptClassifier(
 {
     // A swapped-out session is disposed after in-flight calls (microseconds each) are surely done.
     private static readonly TimeSpan RetireAfter = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
 
     private ClassifierModel? _current;
-    private PhysicalFileProvider? _files;
-    private IDisposable? _watch;
-    private int _reloading;
+    private FileWatch? _watch;
 
     public string ModelPath => AppFiles.Resolve(options.Value.ModelPath, hostEnvironment.ContentRootPath);
 
@@ -52,33 +47,16 @@ public sealed class OnnxPromptClassifier(
         metrics.ClassifierLoaded(model.Version);
         Log.ClassifierLoaded(logger, path, model.Version, string.Join(",", model.Labels));
 
-        if (options.Value.ReloadOnChange && Path.GetDirectoryName(path) is { } folder)
+        if (options.Value.ReloadOnChange)
         {
-            _files = new PhysicalFileProvider(folder);
-            var file = Path.GetFileName(path);
-            _watch = ChangeToken.OnChange(() => _files.Watch(file), () => _ = ReloadSoonAsync(path));
+            _watch = new FileWatch(path, _ =>
+            {
+                Reload(path);
+                return Task.CompletedTask;
+            }, TimeProvider.System);
         }
 
         return Task.CompletedTask;
-    }
-
-    private async Task ReloadSoonAsync(string path)
-    {
-        // A retrain replaces the file with a rename, which can raise several events at once.
-        if (Interlocked.Exchange(ref _reloading, 1) == 1)
-        {
-            return;
-        }
-
-        try
-        {
-            await Task.Delay(Debounce);
-            Reload(path);
-        }
-        finally
-        {
-            Volatile.Write(ref _reloading, 0);
-        }
     }
 
     /// <summary>Loads the file again and swaps it in; keeps the current model if it fails. Returns whether it swapped.</summary>
@@ -112,15 +90,13 @@ public sealed class OnnxPromptClassifier(
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _watch?.Dispose();
-        _watch = null;
+        Interlocked.Exchange(ref _watch, null)?.Dispose();
         return Task.CompletedTask;
     }
 
     public void Dispose()
     {
-        _watch?.Dispose();
-        _files?.Dispose();
+        Interlocked.Exchange(ref _watch, null)?.Dispose();
         Interlocked.Exchange(ref _current, null)?.Dispose();
     }
 }

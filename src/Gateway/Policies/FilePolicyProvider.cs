@@ -1,8 +1,6 @@
 using Gateway.Hosting;
 using Gateway.Telemetry;
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Policies;
 
@@ -24,14 +22,9 @@ public sealed class FilePolicyProvider(
 {
     public const string FileActor = "file";
 
-    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(250);
-
     private readonly SemaphoreSlim _applying = new(1, 1);
     private RoutingPolicy? _current;
-    private PhysicalFileProvider? _files;
-    private IDisposable? _watch;
-    private CancellationTokenSource? _stopping;
-    private int _reloadQueued;
+    private FileWatch? _watch;
     private string? _lastRejected;
 
     public RoutingPolicy Current => Volatile.Read(ref _current)
@@ -64,31 +57,17 @@ public sealed class FilePolicyProvider(
             await audit.AppendAsync(timeProvider.GetUtcNow(), FileActor, "start", null, result.Policy, cancellationToken);
         }
 
-        if (options.Value.ReloadOnChange && Path.GetDirectoryName(path) is { } folder)
+        if (options.Value.ReloadOnChange)
         {
-            _stopping = new CancellationTokenSource();
-            _files = new PhysicalFileProvider(folder);
-            _watch = ChangeToken.OnChange(() => _files.Watch(PolicyOptions.RoutingFileName), () => _ = ReloadSoonAsync(_stopping.Token));
+            _watch = new FileWatch(path, ReloadOnChangeAsync, timeProvider);
         }
     }
 
-    private async Task ReloadSoonAsync(CancellationToken cancellationToken)
+    private async Task ReloadOnChangeAsync(CancellationToken cancellationToken)
     {
-        // One save can raise several events: they share one reload after the debounce.
-        if (Interlocked.Exchange(ref _reloadQueued, 1) == 1)
-        {
-            return;
-        }
-
         try
         {
-            await Task.Delay(Debounce, timeProvider, cancellationToken);
-            Volatile.Write(ref _reloadQueued, 0);
             await ReloadFromFileAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down.
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -209,17 +188,13 @@ public sealed class FilePolicyProvider(
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopping?.Cancel();
-        _watch?.Dispose();
-        _watch = null;
+        Interlocked.Exchange(ref _watch, null)?.Dispose();
         return Task.CompletedTask;
     }
 
     public void Dispose()
     {
-        _watch?.Dispose();
-        _files?.Dispose();
-        _stopping?.Dispose();
+        Interlocked.Exchange(ref _watch, null)?.Dispose();
         _applying.Dispose();
     }
 
