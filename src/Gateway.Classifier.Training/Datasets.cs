@@ -13,7 +13,8 @@ internal sealed record CorpusRow(string Category, string Group, bool Test, strin
 /// One prompt of the preference data: whether the strong and the weak model answered it correctly.
 /// It needs the strong model when only the strong model got it right.
 /// </summary>
-internal sealed record PreferenceRow(string Source, string Subject, bool StrongCorrect, bool WeakCorrect, bool Test, string Request)
+internal sealed record PreferenceRow(string Source, string Subject, bool StrongCorrect, bool WeakCorrect, string Request, int PromptLength,
+    double? StrongCost = null, double? WeakCost = null)
 {
     public bool NeedsStrong => StrongCorrect && !WeakCorrect;
 }
@@ -40,9 +41,10 @@ internal static class Datasets
     }
 
     /// <summary>
-    /// Reads preference JSONL files (<c>prompt</c>, <c>strong_correct</c>, <c>weak_correct</c>, optional
-    /// <c>source</c>, <c>subject</c>). The held-out split is by subject for subject-tagged data, so it
-    /// measures generalisation to subjects the model never saw, and by prompt otherwise.
+    /// Reads preference JSONL files (<c>prompt</c> or <c>question</c>, <c>strong_correct</c>, <c>weak_correct</c>,
+    /// optional <c>source</c>, <c>subject</c>, <c>strong_cost</c>, <c>weak_cost</c>). Where a file has both, the
+    /// <c>question</c> is used: RouterBench's prompts carry a fixed few-shot prefix no user sends. Rows without
+    /// correctness (RouterBench has a few) are skipped.
     /// </summary>
     public static List<PreferenceRow> ReadPreferences(IEnumerable<string> paths)
     {
@@ -52,15 +54,26 @@ internal static class Datasets
             foreach (var (line, number) in Lines(path))
             {
                 var node = JsonNode.Parse(line) ?? throw new InvalidDataException($"{path}:{number}: empty line");
-                var prompt = (string?)node["prompt"] ?? throw new InvalidDataException($"{path}:{number}: no prompt");
-                var subject = (string?)node["subject"];
+                var prompt = (string?)node["question"] ?? (string?)node["prompt"] ?? throw new InvalidDataException($"{path}:{number}: no prompt");
+                if (node is not JsonObject fields || !fields.ContainsKey("strong_correct") || !fields.ContainsKey("weak_correct"))
+                {
+                    throw new InvalidDataException($"{path}:{number}: no strong_correct/weak_correct");
+                }
+
+                if ((bool?)node["strong_correct"] is not { } strong || (bool?)node["weak_correct"] is not { } weak)
+                {
+                    continue;
+                }
+
                 rows.Add(new PreferenceRow(
                     (string?)node["source"] ?? Path.GetFileNameWithoutExtension(path),
-                    subject ?? "",
-                    (bool?)node["strong_correct"] ?? throw new InvalidDataException($"{path}:{number}: no strong_correct"),
-                    (bool?)node["weak_correct"] ?? throw new InvalidDataException($"{path}:{number}: no weak_correct"),
-                    HeldOut(subject ?? prompt),
-                    UserRequest(prompt)));
+                    (string?)node["subject"] ?? "",
+                    strong,
+                    weak,
+                    UserRequest(prompt),
+                    prompt.Length,
+                    (double?)node["strong_cost"],
+                    (double?)node["weak_cost"]));
             }
         }
 
@@ -86,9 +99,6 @@ internal static class Datasets
     public static string UserRequest(string prompt) =>
         new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }) }.ToJsonString();
 
-    /// <summary>One in five keys, chosen by a hash that does not depend on the run, the seed or the platform.</summary>
-    public static bool HeldOut(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key))[0] % 5 == 0;
-
     private static IEnumerable<(string Line, int Number)> Lines(string path)
     {
         var number = 0;
@@ -103,19 +113,5 @@ internal static class Datasets
     }
 }
 
-/// <summary>A featurized prompt, as the gateway computes it.</summary>
-internal sealed record SparseFeatures(long[] Indices, float[] Values)
-{
-    private static readonly PromptText Text = new();
-    private static readonly long[] IndexBuffer = new long[PromptFeaturizer.MaxFeatures];
-    private static readonly float[] ValueBuffer = new float[PromptFeaturizer.MaxFeatures];
-
-    /// <summary>Not thread-safe (shared buffers); training is single-threaded so runs are reproducible.</summary>
-    public static SparseFeatures Of(string request)
-    {
-        using var document = JsonDocument.Parse(request);
-        Text.Load(document.RootElement);
-        var n = PromptFeaturizer.Featurize(Text, IndexBuffer, ValueBuffer);
-        return new SparseFeatures(IndexBuffer[..n], ValueBuffer[..n]);
-    }
-}
+/// <summary>Hashed n-gram features of a prompt, as the gateway computes them.</summary>
+internal sealed record SparseFeatures(long[] Indices, float[] Values);

@@ -8,18 +8,19 @@ using Google.Protobuf;
 namespace Gateway.Classifier.Training;
 
 /// <summary>
-/// Writes the trained weights as an ONNX model of core operators only (Gather, MatMul, Slice, Add,
-/// Relu, Softmax, Sigmoid; opset 13), encoded with Google.Protobuf's wire writer against the field
-/// numbers of onnx.proto. The graph is exactly <see cref="CategoryMlp.Forward"/> and
-/// <see cref="NeedsStrongLogistic.Predict"/>:
+/// Writes the trained weights as an ONNX model of core operators only (opset 13), encoded with
+/// Google.Protobuf's wire writer against the field numbers of onnx.proto. The graph is exactly
+/// <see cref="TokenTable.Embed"/>, <see cref="CategoryMlp.Forward"/> and <see cref="NeedsStrongLogistic.Predict"/>:
 /// <code>
-/// indices[N] int64, values[1,N] float
-/// scores       = Softmax(Relu(values · Gather(W1, indices) + b1) · W2 + b2)
-/// needs_strong = Sigmoid(values · Gather(Ws, indices) + scores · Wc + bs)
+/// indices[N] int64, values[1,N] float     hashed n-grams (PromptFeaturizer)
+/// tokens[T] int64                          WordPiece ids (PromptTokens)
+/// signals[1,S] float                       structural signals (PromptFeaturizer.Signals)
+/// emb          = √D · normalize(Σ Cast(Gather(T16, tokens)))        the distilled MiniLM token table, fp16
+/// scores       = Softmax(Relu(values · Cast(Gather(W16, indices)) + emb · Wd + b1) · W2 + b2)
+/// needs_strong = Sigmoid(emb · Vd + signals · Vs + scores · Vc + bs)
 /// </code>
-/// W1 and Ws are stored side by side as one table E = [W1 | Ws] of shape [buckets, hidden + 1], so
-/// each feature costs one gathered row (the table is too big for the cache; rows are the cost),
-/// and the product is sliced into the hidden pre-activation and the needs_strong text term.
+/// The two big tables (token rows, n-gram rows W1) are stored as float16, half the bytes; the trainer
+/// rounds them the same way (<see cref="CategoryMlp.RoundToHalf"/>), so its arithmetic is the graph's.
 /// </summary>
 internal static class OnnxExport
 {
@@ -27,11 +28,12 @@ internal static class OnnxExport
     private const long Opset = 13;
     private const int Float = 1;
     private const int Int64 = 7;
+    private const int Float16 = 10;
 
     /// <summary>Writes the model atomically (temp file + rename, so a watching gateway never reads half a file) and returns its version.</summary>
-    public static string Write(string path, CategoryMlp mlp, NeedsStrongLogistic strong, IReadOnlyList<string> labels)
+    public static string Write(string path, TokenTable table, CategoryMlp mlp, NeedsStrongLogistic strong, IReadOnlyList<string> labels)
     {
-        var graph = Graph(mlp, strong, labels.Count);
+        var graph = Graph(table, mlp, strong, labels.Count);
         // The version names the weights, so retraining with the same data and seed gives the same version.
         var version = "clf-" + Convert.ToHexStringLower(SHA256.HashData(graph.Span))[..12];
         var metadata = new Dictionary<string, string>
@@ -40,6 +42,8 @@ internal static class OnnxExport
             [ClassifierModel.VersionKey] = version,
             [ClassifierModel.FeaturizerKey] = PromptFeaturizer.Name,
             [ClassifierModel.BucketsKey] = PromptFeaturizer.Buckets.ToString(CultureInfo.InvariantCulture),
+            [ClassifierModel.VocabularyKey] = MiniLm.VocabularyName,
+            [ClassifierModel.SignalsKey] = PromptFeaturizer.SignalCount.ToString(CultureInfo.InvariantCulture),
         };
 
         var model = Message(o =>
@@ -78,49 +82,73 @@ internal static class OnnxExport
         return version;
     }
 
-    private static ByteString Graph(CategoryMlp mlp, NeedsStrongLogistic strong, int classes) => Message(g =>
+    private static ByteString Graph(TokenTable table, CategoryMlp mlp, NeedsStrongLogistic strong, int classes) => Message(g =>
     {
-        Node(g, "Gather", ["E", "indices"], ["embedded"], ("axis", 0));
-        Node(g, "MatMul", ["values", "embedded"], ["bag"]);
-        Node(g, "Slice", ["bag", "hidden_start", "hidden_end", "axis1"], ["hidden_sum"]);
-        Node(g, "Slice", ["bag", "hidden_end", "strong_end", "axis1"], ["strong_text"]);
+        Node(g, "Gather", ["T16", ClassifierModel.TokensInput], ["token_rows16"], ("axis", 0));
+        Node(g, "Cast", ["token_rows16"], ["token_rows"], ("to", Float));
+        Node(g, "ReduceSum", ["token_rows", "axis0"], ["token_sum"], ("keepdims", 1));
+        Node(g, "Mul", ["token_sum", "token_sum"], ["token_sq"]);
+        Node(g, "ReduceSum", ["token_sq", "axis1"], ["token_sq_sum"], ("keepdims", 1));
+        Node(g, "Sqrt", ["token_sq_sum"], ["token_norm_raw"]);
+        Node(g, "Add", ["token_norm_raw", "epsilon"], ["token_norm"]);
+        Node(g, "Div", ["token_sum", "token_norm"], ["token_unit"]);
+        Node(g, "Mul", ["token_unit", "sqrt_d"], ["emb"]);
+
+        Node(g, "Gather", ["W16", ClassifierModel.IndicesInput], ["embedded16"], ("axis", 0));
+        Node(g, "Cast", ["embedded16"], ["embedded"], ("to", Float));
+        Node(g, "MatMul", [ClassifierModel.ValuesInput, "embedded"], ["bag"]);
+        Node(g, "MatMul", ["emb", "Wd"], ["dense_hidden"]);
+        Node(g, "Add", ["bag", "dense_hidden"], ["hidden_sum"]);
         Node(g, "Add", ["hidden_sum", "b1"], ["hidden_pre"]);
         Node(g, "Relu", ["hidden_pre"], ["hidden"]);
         Node(g, "MatMul", ["hidden", "W2"], ["logits_raw"]);
         Node(g, "Add", ["logits_raw", "b2"], ["logits"]);
         Node(g, "Softmax", ["logits"], [ClassifierModel.ScoresOutput], ("axis", 1));
-        Node(g, "MatMul", [ClassifierModel.ScoresOutput, "Wc"], ["strong_category"]);
-        Node(g, "Add", ["strong_text", "strong_category"], ["strong_sum"]);
-        Node(g, "Add", ["strong_sum", "bs"], ["strong_logit"]);
+
+        Node(g, "MatMul", ["emb", "Vd"], ["strong_emb"]);
+        Node(g, "MatMul", [ClassifierModel.SignalsInput, "Vs"], ["strong_signals"]);
+        Node(g, "MatMul", [ClassifierModel.ScoresOutput, "Vc"], ["strong_category"]);
+        Node(g, "Add", ["strong_emb", "strong_signals"], ["strong_a"]);
+        Node(g, "Add", ["strong_a", "strong_category"], ["strong_b"]);
+        Node(g, "Add", ["strong_b", "bs"], ["strong_logit"]);
         Node(g, "Sigmoid", ["strong_logit"], [ClassifierModel.NeedsStrongOutput]);
 
         g.WriteTag(2, WireFormat.WireType.LengthDelimited);
         g.WriteString("prompt_classifier");
 
-        var width = mlp.Hidden + 1;
-        var table = new float[mlp.Buckets * width];
-        for (var row = 0; row < mlp.Buckets; row++)
-        {
-            Array.Copy(mlp.W1, row * mlp.Hidden, table, row * width, mlp.Hidden);
-            table[(row * width) + mlp.Hidden] = strong.Ws[row];
-        }
-
-        Initializer(g, "E", [mlp.Buckets, width], table);
-        Int64Initializer(g, "hidden_start", 0);
-        Int64Initializer(g, "hidden_end", mlp.Hidden);
-        Int64Initializer(g, "strong_end", width);
+        Initializer(g, "T16", [table.Vocabulary, table.Dimensions], Float16, MemoryMarshal.AsBytes(ToHalf(table.Rows).AsSpan()));
+        Int64Initializer(g, "axis0", 0);
         Int64Initializer(g, "axis1", 1);
+        Initializer(g, "epsilon", [1], [1e-6f]);
+        Initializer(g, "sqrt_d", [1], [MathF.Sqrt(table.Dimensions)]);
+        Initializer(g, "W16", [mlp.Buckets, mlp.Hidden], Float16, MemoryMarshal.AsBytes(ToHalf(mlp.W1).AsSpan()));
+        Initializer(g, "Wd", [mlp.DenseDims, mlp.Hidden], mlp.Wd);
         Initializer(g, "b1", [mlp.Hidden], mlp.B1);
         Initializer(g, "W2", [mlp.Hidden, classes], mlp.W2);
         Initializer(g, "b2", [classes], mlp.B2);
-        Initializer(g, "Wc", [classes, 1], strong.Wc);
+        Initializer(g, "Vd", [strong.Vd.Length, 1], strong.Vd);
+        Initializer(g, "Vs", [strong.Vs.Length, 1], strong.Vs);
+        Initializer(g, "Vc", [classes, 1], strong.Vc);
         Initializer(g, "bs", [1], [strong.Bias]);
 
         ValueInfo(g, 11, ClassifierModel.IndicesInput, Int64, [null], ["n"]);
         ValueInfo(g, 11, ClassifierModel.ValuesInput, Float, [1, null], [null, "n"]);
+        ValueInfo(g, 11, ClassifierModel.TokensInput, Int64, [null], ["t"]);
+        ValueInfo(g, 11, ClassifierModel.SignalsInput, Float, [1, PromptFeaturizer.SignalCount], [null, null]);
         ValueInfo(g, 12, ClassifierModel.ScoresOutput, Float, [1, classes], [null, null]);
         ValueInfo(g, 12, ClassifierModel.NeedsStrongOutput, Float, [1, 1], [null, null]);
     });
+
+    private static Half[] ToHalf(float[] values)
+    {
+        var half = new Half[values.Length];
+        for (var i = 0; i < half.Length; i++)
+        {
+            half[i] = (Half)values[i];
+        }
+
+        return half;
+    }
 
     private static void Node(CodedOutputStream g, string op, string[] inputs, string[] outputs, (string Name, long Value)? attribute = null)
     {
@@ -159,8 +187,12 @@ internal static class OnnxExport
         }));
     }
 
-    private static void Initializer(CodedOutputStream g, string name, long[] dims, float[] data)
+    private static void Initializer(CodedOutputStream g, string name, long[] dims, float[] data) =>
+        Initializer(g, name, dims, Float, MemoryMarshal.AsBytes(data.AsSpan()));
+
+    private static void Initializer(CodedOutputStream g, string name, long[] dims, int elementType, ReadOnlySpan<byte> bytes)
     {
+        var data = ByteString.CopyFrom(bytes);
         g.WriteTag(5, WireFormat.WireType.LengthDelimited);
         g.WriteBytes(Message(t =>
         {
@@ -171,12 +203,12 @@ internal static class OnnxExport
             }
 
             t.WriteTag(2, WireFormat.WireType.Varint);
-            t.WriteInt32(Float);
+            t.WriteInt32(elementType);
             t.WriteTag(8, WireFormat.WireType.LengthDelimited);
             t.WriteString(name);
             // raw_data is little-endian; so is every machine .NET runs this CLI on.
             t.WriteTag(9, WireFormat.WireType.LengthDelimited);
-            t.WriteBytes(ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan())));
+            t.WriteBytes(data);
         }));
     }
 

@@ -1,67 +1,97 @@
+using Gateway.Classification;
+
 namespace Gateway.Classifier.Training;
 
 /// <summary>Hyper-parameters, fixed before looking at any held-out data.</summary>
 internal sealed record TrainingOptions
 {
     public int Seed { get; init; } = 42;
-    public int Hidden { get; init; } = 16;
-    public int CategoryEpochs { get; init; } = 5;
+    public int Hidden { get; init; } = 32;
+    public int CategoryEpochs { get; init; } = 4;
     public float CategoryLearningRate { get; init; } = 0.02f;
     public float CategoryL2 { get; init; } = 1e-5f;
     public int NeedsStrongEpochs { get; init; } = 6;
     public float NeedsStrongLearningRate { get; init; } = 0.05f;
 
-    /// <summary>Candidates for the needs_strong L2 strength, chosen by subject-grouped cross-validation on the training split.</summary>
-    public IReadOnlyList<float> NeedsStrongL2Grid { get; init; } = [1e-3f, 1e-2f, 3e-2f, 1e-1f, 3e-1f];
+    /// <summary>Candidates for the needs_strong L2 strength, chosen by source-grouped cross-validation on the training data.</summary>
+    public IReadOnlyList<float> NeedsStrongL2Grid { get; init; } = [1e-3f, 1e-2f, 3e-2f, 1e-1f];
 
     /// <summary>Weight of category-corpus chat and extraction prompts used as "does not need the strong model" examples.</summary>
     public float EasyPriorWeight { get; init; } = 0.5f;
+
+    /// <summary>Dimensions the MiniLM token table is reduced to by PCA.</summary>
+    public int TableDimensions { get; init; } = 128;
+
+    /// <summary>Which inputs the category head reads (the design comparison switches them).</summary>
+    public FeatureSet Features { get; init; } = FeatureSet.TokenTable | FeatureSet.Ngrams;
+}
+
+[Flags]
+internal enum FeatureSet
+{
+    None = 0,
+    Ngrams = 1,
+    TokenTable = 2,
+    SentenceEmbedding = 4,
 }
 
 /// <summary>
-/// The category model: hashed features → embedding-bag (sum of rows) → ReLU hidden layer → softmax.
-/// Trained with per-example AdaGrad, which suits sparse inputs: rare features keep large steps.
+/// A featurized prompt, as the gateway computes it: hashed n-grams (sparse), a dense prompt
+/// embedding (the token table's, or MiniLM's in the design comparison; empty when unused), and the
+/// dense structural signals.
+/// </summary>
+internal sealed record PromptFeatures(SparseFeatures Sparse, float[] Dense, float[] Signals);
+
+/// <summary>
+/// The category model: hashed features → embedding bag (sum of rows) plus the dense embedding times
+/// a matrix → ReLU hidden layer → softmax. Per-example AdaGrad with example weights, which suits
+/// sparse inputs: rare features keep large steps.
 /// </summary>
 internal sealed class CategoryMlp
 {
     private const float Epsilon = 1e-8f;
 
-    public CategoryMlp(int buckets, int hidden, int classes, Random random)
+    public CategoryMlp(int buckets, int dense, int hidden, int classes, Random random)
     {
         Buckets = buckets;
+        DenseDims = dense;
         Hidden = hidden;
         Classes = classes;
         W1 = new float[buckets * hidden];
+        Wd = new float[dense * hidden];
         B1 = new float[hidden];
         W2 = new float[hidden * classes];
         B2 = new float[classes];
-        var a1 = 0.1f;
-        for (var i = 0; i < W1.Length; i++)
-        {
-            W1[i] = (float)(random.NextDouble() * 2 - 1) * a1;
-        }
-
-        var a2 = MathF.Sqrt(6f / (hidden + classes));
-        for (var i = 0; i < W2.Length; i++)
-        {
-            W2[i] = (float)(random.NextDouble() * 2 - 1) * a2;
-        }
+        Fill(W1, 0.1f, random);
+        Fill(Wd, MathF.Sqrt(6f / (Math.Max(dense, 1) + hidden)), random);
+        Fill(W2, MathF.Sqrt(6f / (hidden + classes)), random);
     }
 
     public int Buckets { get; }
+    public int DenseDims { get; }
     public int Hidden { get; }
     public int Classes { get; }
     public float[] W1 { get; }
+    public float[] Wd { get; }
     public float[] B1 { get; }
     public float[] W2 { get; }
     public float[] B2 { get; }
 
-    public static CategoryMlp Train(IReadOnlyList<SparseFeatures> x, IReadOnlyList<int> y, int classes, TrainingOptions options, TextWriter log,
-        IReadOnlyList<SparseFeatures>? validationX = null, IReadOnlyList<int>? validationY = null)
+    private static void Fill(float[] w, float scale, Random random)
+    {
+        for (var i = 0; i < w.Length; i++)
+        {
+            w[i] = (float)((random.NextDouble() * 2) - 1) * scale;
+        }
+    }
+
+    public static CategoryMlp Train(IReadOnlyList<PromptFeatures> x, IReadOnlyList<int> y, IReadOnlyList<float>? weights, int classes,
+        TrainingOptions options, TextWriter log)
     {
         var random = new Random(options.Seed);
-        var model = new CategoryMlp(Gateway.Classification.PromptFeaturizer.Buckets, options.Hidden, classes, random);
+        var model = new CategoryMlp(PromptFeaturizer.Buckets, x[0].Dense.Length, options.Hidden, classes, random);
         var g1 = new float[model.W1.Length];
+        var gd = new float[model.Wd.Length];
         var gb1 = new float[model.B1.Length];
         var g2 = new float[model.W2.Length];
         var gb2 = new float[model.B2.Length];
@@ -71,6 +101,7 @@ internal sealed class CategoryMlp
         var dh = new float[model.Hidden];
         var order = Enumerable.Range(0, x.Count).ToArray();
         var lr = options.CategoryLearningRate;
+        var l2 = options.CategoryL2;
 
         for (var epoch = 1; epoch <= options.CategoryEpochs; epoch++)
         {
@@ -79,12 +110,18 @@ internal sealed class CategoryMlp
             var correct = 0;
             foreach (var e in order)
             {
+                var w = weights?[e] ?? 1f;
                 model.Forward(x[e], pre, h, p);
-                loss -= Math.Log(Math.Max(p[y[e]], 1e-12f));
+                loss -= w * Math.Log(Math.Max(p[y[e]], 1e-12f));
                 correct += ArgMax(p) == y[e] ? 1 : 0;
 
-                // Softmax + cross-entropy gradient: p - onehot(y).
+                // Softmax + cross-entropy gradient: p - onehot(y), times the example's weight.
                 p[y[e]] -= 1f;
+                for (var c = 0; c < classes; c++)
+                {
+                    p[c] *= w;
+                }
+
                 Array.Clear(dh);
                 for (var k = 0; k < model.Hidden; k++)
                 {
@@ -92,8 +129,7 @@ internal sealed class CategoryMlp
                     for (var c = 0; c < classes; c++)
                     {
                         dh[k] += model.W2[row + c] * p[c];
-                        var grad = h[k] * p[c] + options.CategoryL2 * model.W2[row + c];
-                        Step(model.W2, g2, row + c, grad, lr);
+                        Step(model.W2, g2, row + c, (h[k] * p[c]) + (l2 * model.W2[row + c]), lr);
                     }
 
                     dh[k] = pre[k] > 0 ? dh[k] : 0;
@@ -109,29 +145,33 @@ internal sealed class CategoryMlp
                     Step(model.B1, gb1, k, dh[k], lr);
                 }
 
-                var features = x[e];
+                var dense = x[e].Dense;
+                for (var j = 0; j < dense.Length; j++)
+                {
+                    var row = j * model.Hidden;
+                    var v = dense[j];
+                    for (var k = 0; k < model.Hidden; k++)
+                    {
+                        Step(model.Wd, gd, row + k, (v * dh[k]) + (l2 * model.Wd[row + k]), lr);
+                    }
+                }
+
+                var features = x[e].Sparse;
                 for (var j = 0; j < features.Indices.Length; j++)
                 {
                     var row = (int)features.Indices[j] * model.Hidden;
                     var v = features.Values[j];
                     for (var k = 0; k < model.Hidden; k++)
                     {
-                        var grad = v * dh[k] + options.CategoryL2 * model.W1[row + k];
-                        Step(model.W1, g1, row + k, grad, lr);
+                        Step(model.W1, g1, row + k, (v * dh[k]) + (l2 * model.W1[row + k]), lr);
                     }
                 }
             }
 
-            var validation = "";
-            if (validationX is { Count: > 0 } && validationY is not null)
-            {
-                var right = validationX.Where((v, i) => ArgMax(model.Predict(v)) == validationY[i]).Count();
-                validation = $", validation accuracy {(double)right / validationX.Count:P1}";
-            }
-
-            log.WriteLine($"  category epoch {epoch,2}: loss {loss / x.Count:F4}, train accuracy {(double)correct / x.Count:P1}{validation}");
+            log.WriteLine($"  category epoch {epoch,2}: loss {loss / x.Count:F4}, train accuracy {(double)correct / x.Count:P1}");
         }
 
+        model.RoundToHalf();
         return model;
     }
 
@@ -141,10 +181,20 @@ internal sealed class CategoryMlp
         w[i] -= lr * grad / (MathF.Sqrt(g[i]) + Epsilon);
     }
 
-    /// <summary>The same arithmetic as the exported graph: Gather → MatMul(values) → Add → Relu → MatMul → Add → Softmax.</summary>
-    public void Forward(SparseFeatures features, float[] pre, float[] h, float[] p)
+    /// <summary>Rounds the n-gram table to the float16 values the exported graph stores (done once, after training).</summary>
+    public void RoundToHalf()
+    {
+        for (var i = 0; i < W1.Length; i++)
+        {
+            W1[i] = (float)(Half)W1[i];
+        }
+    }
+
+    /// <summary>The exported graph's arithmetic: values · Gather(W1) + dense · Wd + b1 → Relu → · W2 + b2 → Softmax.</summary>
+    public void Forward(PromptFeatures x, float[] pre, float[] h, float[] p)
     {
         Array.Copy(B1, pre, Hidden);
+        var features = x.Sparse;
         for (var j = 0; j < features.Indices.Length; j++)
         {
             var row = (int)features.Indices[j] * Hidden;
@@ -152,6 +202,16 @@ internal sealed class CategoryMlp
             for (var k = 0; k < Hidden; k++)
             {
                 pre[k] += v * W1[row + k];
+            }
+        }
+
+        for (var j = 0; j < x.Dense.Length; j++)
+        {
+            var row = j * Hidden;
+            var v = x.Dense[j];
+            for (var k = 0; k < Hidden; k++)
+            {
+                pre[k] += v * Wd[row + k];
             }
         }
 
@@ -165,17 +225,17 @@ internal sealed class CategoryMlp
         {
             for (var c = 0; c < Classes; c++)
             {
-                p[c] += h[k] * W2[k * Classes + c];
+                p[c] += h[k] * W2[(k * Classes) + c];
             }
         }
 
         Softmax(p);
     }
 
-    public float[] Predict(SparseFeatures features)
+    public float[] Predict(PromptFeatures x)
     {
         var p = new float[Classes];
-        Forward(features, new float[Hidden], new float[Hidden], p);
+        Forward(x, new float[Hidden], new float[Hidden], p);
         return p;
     }
 
@@ -208,32 +268,37 @@ internal sealed class CategoryMlp
 }
 
 /// <summary>
-/// The needs_strong model: logistic regression on the same hashed features plus the category
-/// probabilities (so "a greeting" and "a proof" can carry different priors), trained with AdaGrad
-/// and L2 on the features touched by each example.
+/// The needs_strong model: logistic regression on the prompt embedding, the structural signals
+/// (length, turns, code, digits, script) and the category probabilities, with AdaGrad and L2.
+/// Hashed n-grams are left out on purpose: they let the model memorise individual questions, which
+/// scores well on its training data and does not carry to unseen subjects.
 /// </summary>
 internal sealed class NeedsStrongLogistic
 {
     private const float Epsilon = 1e-8f;
 
-    public NeedsStrongLogistic(int buckets, int classes)
+    public NeedsStrongLogistic(int dense, int signals, int classes)
     {
-        Ws = new float[buckets];
-        Wc = new float[classes];
+        Vd = new float[dense];
+        Vs = new float[signals];
+        Vc = new float[classes];
     }
 
-    public float[] Ws { get; }
-    public float[] Wc { get; }
+    public float[] Vd { get; }
+    public float[] Vs { get; }
+    public float[] Vc { get; }
     public float Bias { get; private set; }
 
-    public sealed record Example(SparseFeatures Features, float[] CategoryScores, bool Label, float Weight);
+    public sealed record Example(PromptFeatures Features, float[] CategoryScores, bool Label, float Weight);
 
     public static NeedsStrongLogistic Train(IReadOnlyList<Example> examples, float l2, TrainingOptions options)
     {
         var random = new Random(options.Seed);
-        var model = new NeedsStrongLogistic(Gateway.Classification.PromptFeaturizer.Buckets, examples[0].CategoryScores.Length);
-        var gs = new float[model.Ws.Length];
-        var gc = new float[model.Wc.Length];
+        var first = examples[0];
+        var model = new NeedsStrongLogistic(first.Features.Dense.Length, first.Features.Signals.Length, first.CategoryScores.Length);
+        var gd = new float[model.Vd.Length];
+        var gs = new float[model.Vs.Length];
+        var gc = new float[model.Vc.Length];
         var gb = 0f;
         var order = Enumerable.Range(0, examples.Count).ToArray();
         var lr = options.NeedsStrongLearningRate;
@@ -244,22 +309,9 @@ internal sealed class NeedsStrongLogistic
             {
                 var example = examples[i];
                 var err = (model.Predict(example.Features, example.CategoryScores) - (example.Label ? 1f : 0f)) * example.Weight;
-                var f = example.Features;
-                for (var j = 0; j < f.Indices.Length; j++)
-                {
-                    var k = (int)f.Indices[j];
-                    var grad = err * f.Values[j] + l2 * model.Ws[k];
-                    gs[k] += grad * grad;
-                    model.Ws[k] -= lr * grad / (MathF.Sqrt(gs[k]) + Epsilon);
-                }
-
-                for (var c = 0; c < model.Wc.Length; c++)
-                {
-                    var grad = err * example.CategoryScores[c] + l2 * model.Wc[c];
-                    gc[c] += grad * grad;
-                    model.Wc[c] -= lr * grad / (MathF.Sqrt(gc[c]) + Epsilon);
-                }
-
+                Update(model.Vd, gd, example.Features.Dense, err, l2, lr);
+                Update(model.Vs, gs, example.Features.Signals, err, l2, lr);
+                Update(model.Vc, gc, example.CategoryScores, err, l2, lr);
                 gb += err * err;
                 model.Bias -= lr * err / (MathF.Sqrt(gb) + Epsilon);
             }
@@ -268,19 +320,30 @@ internal sealed class NeedsStrongLogistic
         return model;
     }
 
-    public float Predict(SparseFeatures features, float[] categoryScores)
+    private static void Update(float[] w, float[] g, float[] x, float err, float l2, float lr)
     {
-        var z = Bias;
-        for (var j = 0; j < features.Indices.Length; j++)
+        for (var j = 0; j < w.Length; j++)
         {
-            z += features.Values[j] * Ws[features.Indices[j]];
+            var grad = (err * x[j]) + (l2 * w[j]);
+            g[j] += grad * grad;
+            w[j] -= lr * grad / (MathF.Sqrt(g[j]) + Epsilon);
         }
+    }
 
-        for (var c = 0; c < Wc.Length; c++)
-        {
-            z += categoryScores[c] * Wc[c];
-        }
-
+    public float Predict(PromptFeatures features, float[] categoryScores)
+    {
+        var z = Bias + Dot(Vd, features.Dense) + Dot(Vs, features.Signals) + Dot(Vc, categoryScores);
         return 1f / (1f + MathF.Exp(-z));
+    }
+
+    private static float Dot(float[] w, float[] x)
+    {
+        var z = 0f;
+        for (var j = 0; j < w.Length; j++)
+        {
+            z += w[j] * x[j];
+        }
+
+        return z;
     }
 }

@@ -6,260 +6,136 @@ using Gateway.Classification;
 
 namespace Gateway.Classifier.Training;
 
-/// <summary>The commands: train (and evaluate what it wrote), evaluate a model, calibrate a threshold.</summary>
+/// <summary>The commands: train (and evaluate held out), evaluate a model on labelled data, calibrate a threshold, classify.</summary>
 internal static class TrainingRun
 {
-    /// <summary>The contract's categories (issue: classifier outputs), in the order the model emits them.</summary>
+    /// <summary>The contract's categories, in the order the model emits them.</summary>
     public static readonly string[] Labels = [.. PromptCategories.All];
 
     private static readonly string[] EasyCategories = ["chat", "extraction"];
 
     /// <summary>
-    /// Tunes on a validation split carved from the training split by group (a fifth of the templates),
-    /// never the held-out split; prints validation accuracy per epoch and writes nothing.
+    /// Trains on every real prompt (and the generated corpus when given), exports ONNX + labels + card,
+    /// and — unless <paramref name="evaluate"/> is off — measures the same recipe held out by source
+    /// (categories) and by source/subject (needs_strong), beside baselines, for the card.
     /// </summary>
-    public static int Validate(string corpusPath, TrainingOptions options, TextWriter log)
+    public static int Train(string categories, string? generated, IReadOnlyList<string> preferencePaths, string outDir, TrainingOptions options,
+        TextWriter log, Evaluation evaluate = Evaluation.All, string cacheDir = "artifacts/classifier-cache")
     {
-        var train = Datasets.ReadCorpus(corpusPath).Where(r => !r.Test).ToList();
-        var isValidation = train.Select(r => System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(r.Group))[2] % 5 == 0).ToArray();
-        var fit = train.Where((_, i) => !isValidation[i]).ToList();
-        var validation = train.Where((_, i) => isValidation[i]).ToList();
-        log.WriteLine($"validation run: {fit.Count} fit, {validation.Count} validation prompts (held-out split untouched)");
-        CategoryMlp.Train(
-            fit.Select(r => SparseFeatures.Of(r.Request)).ToList(), fit.Select(r => Array.IndexOf(Labels, r.Category)).ToList(), Labels.Length, options, log,
-            validation.Select(r => SparseFeatures.Of(r.Request)).ToList(), validation.Select(r => Array.IndexOf(Labels, r.Category)).ToList());
-        return 0;
-    }
-
-    public static int Train(string corpusPath, IReadOnlyList<string> preferencePaths, string outDir, TrainingOptions options, TextWriter log)
-    {
-        var corpus = Datasets.ReadCorpus(corpusPath);
-        var unknown = corpus.Select(r => r.Category).Distinct().Except(Labels).ToArray();
-        if (unknown.Length > 0)
+        var rows = RealData.ReadCategories(categories);
+        if (generated is not null)
         {
-            log.WriteLine($"error: {corpusPath} has categories outside the contract: {string.Join(", ", unknown)}");
+            rows.AddRange(RealData.ReadGenerated(generated));
+        }
+
+        var unknown = rows.Select(r => r.Label).Distinct().Except(Labels).ToArray();
+        if (unknown.Length > 0 || rows.Count == 0)
+        {
+            log.WriteLine($"error: {categories} has no prompts or categories outside the contract: {string.Join(", ", unknown)}");
             return 2;
         }
 
-        var train = corpus.Where(r => !r.Test).ToList();
-        log.WriteLine($"corpus {corpusPath}: {corpus.Count} prompts, {train.Count} train, {corpus.Count - train.Count} held out");
-        var x = train.Select(r => SparseFeatures.Of(r.Request)).ToList();
-        var y = train.Select(r => Array.IndexOf(Labels, r.Category)).ToList();
-        var mlp = CategoryMlp.Train(x, y, Labels.Length, options, log);
+        log.WriteLine($"categories: {rows.Count} prompts from {rows.Select(r => r.Family).Distinct().Count()} source families");
+        var featurizer = new Featurizer();
+        var table = StudyCommand.BuildTable(rows, featurizer, options.TableDimensions, cacheDir, log);
+        var set = options.Features & (FeatureSet.Ngrams | FeatureSet.TokenTable);
+        var features = rows.Select(r => featurizer.Features(r.Request, table, set)).ToList();
+        var y = rows.Select(r => Array.IndexOf(Labels, r.Label)).ToList();
+        var mlp = CategoryMlp.Train(features, y, RealData.BalancedWeights(rows), Labels.Length, options, log);
 
         var preferences = Datasets.ReadPreferences(preferencePaths);
-        var prefTrain = preferences.Where(p => !p.Test).ToList();
-        log.WriteLine($"preferences: {preferences.Count} prompts, {prefTrain.Count} train, {preferences.Count - prefTrain.Count} held out (by subject)");
-        var examples = prefTrain
-            .Select(p => Example(mlp, p.Request, p.NeedsStrong, 1f))
+        log.WriteLine($"preferences: {preferences.Count} prompts from {preferences.Select(p => p.Source).Distinct().Count()} sources");
+        var examples = preferences.Select(p =>
+        {
+            var f = featurizer.Features(p.Request, table, FeatureSet.TokenTable);
+            return new NeedsStrongLogistic.Example(f, mlp.Predict(WithSparse(f, featurizer, p.Request, table, set)), p.NeedsStrong, 1f);
+        }).ToList();
+        // The preference data has no small talk: a frontier model is not worth paying for a greeting.
+        var prior = rows.Select((r, i) => (r, i)).Where(x => EasyCategories.Contains(x.r.Label) && x.i % 4 == 0)
+            .Select(x => new NeedsStrongLogistic.Example(features[x.i] with { Sparse = new SparseFeatures([], []) }, mlp.Predict(features[x.i]), false, options.EasyPriorWeight))
             .ToList();
-        var priorExamples = train
-            .Where(r => EasyCategories.Contains(r.Category))
-            .Select(r => Example(mlp, r.Request, false, options.EasyPriorWeight))
-            .ToList();
-
-        var l2 = ChooseL2(prefTrain, examples, priorExamples, options, log);
-        var strong = NeedsStrongLogistic.Train([.. examples, .. priorExamples], l2, options);
+        var prefFolds = NeedsStrongStudy.Folds(preferences);
+        var l2 = preferences.Count == 0 ? options.NeedsStrongL2Grid[0]
+            : prefFolds.Count > 1 ? NeedsStrongStudy.ChooseL2(examples, preferences, prefFolds, prior, options, log) : options.NeedsStrongL2Grid[0];
+        var strong = NeedsStrongLogistic.Train([.. examples, .. prior], l2, options);
 
         Directory.CreateDirectory(outDir);
         var modelPath = Path.Combine(outDir, "classifier.onnx");
-        var version = OnnxExport.Write(modelPath, mlp, strong, Labels);
+        var version = OnnxExport.Write(modelPath, table, mlp, strong, Labels);
         File.WriteAllText(Path.Combine(outDir, "labels.json"), JsonSerializer.Serialize(Labels, ClassifierJsonContext.Default.StringArray) + "\n");
         log.WriteLine($"wrote {modelPath} ({new FileInfo(modelPath).Length / 1024} KiB), version {version}");
 
-        // Everything below is measured through the exported ONNX file, by the gateway's own runner.
         using var model = ClassifierModel.Load(modelPath);
-        var drift = MaxDrift(model, mlp, strong, corpus.Take(200).Select(r => r.Request));
+        var drift = MaxDrift(model, mlp, strong, rows.Take(200).Select(r => r.Request), featurizer, table, set);
         log.WriteLine($"ONNX vs trainer arithmetic: max |difference| {drift:E1}");
-        var report = Evaluate(model, corpus, preferences, log);
-        WriteCard(outDir, version, corpusPath, corpus, preferencePaths, preferences, options, l2, report);
+
+        var card = new ModelCard(version, categories, generated, rows, preferencePaths, preferences, options, l2);
+        {
+            var folds = CategoryStudy.LeaveOneSourceOut(rows);
+            if (folds.Count > 1 && evaluate.HasFlag(Evaluation.Categories))
+            {
+                log.WriteLine("leave-one-source-out (categories):");
+                var outcome = CategoryStudy.Run("this model's recipe", rows, features, folds, options, log);
+                var plain = rows.Select(r => featurizer.Features(r.Request, null, FeatureSet.None)).ToList();
+                card.Loso = [outcome, .. CategoryStudy.Baselines(rows, plain, folds, options.Seed)];
+                card.LosoFolds = folds;
+            }
+
+            if (prefFolds.Count > 1 && evaluate.HasFlag(Evaluation.NeedsStrong))
+            {
+                log.WriteLine("held-out needs_strong:");
+                card.NeedsStrong = NeedsStrongStudy.Run(examples, preferences, prior, options, log);
+            }
+        }
+
+        card.Write(outDir);
+        log.Write(File.ReadAllText(Path.Combine(outDir, "model-card.md")));
         return 0;
     }
 
-    private static NeedsStrongLogistic.Example Example(CategoryMlp mlp, string request, bool label, float weight)
-    {
-        var features = SparseFeatures.Of(request);
-        return new NeedsStrongLogistic.Example(features, mlp.Predict(features), label, weight);
-    }
+    private static PromptFeatures WithSparse(PromptFeatures dense, Featurizer featurizer, string request, TokenTable table, FeatureSet set) =>
+        set.HasFlag(FeatureSet.Ngrams) ? featurizer.Features(request, table, set) : dense;
 
-    /// <summary>Picks L2 by 4-fold cross-validation on the training split, folds grouped by subject (never the held-out split).</summary>
-    private static float ChooseL2(List<PreferenceRow> rows, List<NeedsStrongLogistic.Example> examples, List<NeedsStrongLogistic.Example> prior, TrainingOptions options, TextWriter log)
-    {
-        if (rows.Count == 0)
-        {
-            return options.NeedsStrongL2Grid[^1];
-        }
-
-        var folds = rows.Select(r => (int)(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(r.Subject.Length > 0 ? r.Subject : r.Request))[1] % 4)).ToArray();
-        var best = (L2: options.NeedsStrongL2Grid[0], Apgr: double.MinValue);
-        foreach (var l2 in options.NeedsStrongL2Grid)
-        {
-            var apgrs = new List<double>();
-            for (var fold = 0; fold < 4; fold++)
-            {
-                var fit = examples.Where((_, i) => folds[i] != fold).Concat(prior).ToList();
-                var test = Enumerable.Range(0, rows.Count).Where(i => folds[i] == fold).ToList();
-                if (test.Count == 0 || fit.Count == 0)
-                {
-                    continue;
-                }
-
-                var model = NeedsStrongLogistic.Train(fit, l2, options);
-                var scores = test.Select(i => model.Predict(examples[i].Features, examples[i].CategoryScores)).ToList();
-                apgrs.Add(RouterCurve.Of(scores, test.Select(i => rows[i].StrongCorrect).ToList(), test.Select(i => rows[i].WeakCorrect).ToList()).Apgr);
-            }
-
-            var mean = apgrs.Count == 0 ? 0 : apgrs.Average();
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  needs_strong l2 {l2:G}: cross-validated APGR {mean:F3}"));
-            if (mean > best.Apgr)
-            {
-                best = (l2, mean);
-            }
-        }
-
-        return best.L2;
-    }
-
-    private static double MaxDrift(ClassifierModel model, CategoryMlp mlp, NeedsStrongLogistic strong, IEnumerable<string> requests)
+    private static double MaxDrift(ClassifierModel model, CategoryMlp mlp, NeedsStrongLogistic strong, IEnumerable<string> requests,
+        Featurizer featurizer, TokenTable table, FeatureSet set)
     {
         var max = 0.0;
         foreach (var request in requests)
         {
             using var document = JsonDocument.Parse(request);
             var onnx = model.Classify(document.RootElement);
-            var features = SparseFeatures.Of(request);
+            var features = featurizer.Features(request, table, set);
             var p = mlp.Predict(features);
             for (var c = 0; c < Labels.Length; c++)
             {
                 max = Math.Max(max, Math.Abs(p[c] - onnx.Scores[Labels[c]]));
             }
 
-            max = Math.Max(max, Math.Abs(strong.Predict(features, p) - onnx.NeedsStrong));
+            max = Math.Max(max, Math.Abs(strong.Predict(featurizer.Features(request, table, FeatureSet.TokenTable), p) - onnx.NeedsStrong));
         }
 
         return max;
     }
 
-    internal sealed record Report(ClassificationReport Test, ClassificationReport Train, RouterCurve? PreferenceTest, RouterCurve? PreferenceTrain, IReadOnlyDictionary<string, RouterCurve> PerSource);
-
-    public static Report Evaluate(ClassifierModel model, List<CorpusRow> corpus, List<PreferenceRow> preferences, TextWriter log)
-    {
-        ClassificationReport Categories(IEnumerable<CorpusRow> rows)
-        {
-            var list = rows.ToList();
-            var predicted = list.Select(r =>
-            {
-                using var document = JsonDocument.Parse(r.Request);
-                return model.Labels.ToList().IndexOf(model.Classify(document.RootElement).Category);
-            }).ToList();
-            return new ClassificationReport(model.Labels, list.Select(r => model.Labels.ToList().IndexOf(r.Category)).ToList(), predicted);
-        }
-
-        var test = Categories(corpus.Where(r => r.Test));
-        var trainReport = Categories(corpus.Where(r => !r.Test));
-        log.WriteLine($"categories, held out: accuracy {test.Accuracy:P1}, macro F1 {test.MacroF1:F3} ({test.Count} prompts); train accuracy {trainReport.Accuracy:P1}");
-
-        RouterCurve? Curve(IEnumerable<PreferenceRow> rows)
-        {
-            var list = rows.ToList();
-            if (list.Count == 0)
-            {
-                return null;
-            }
-
-            var scores = list.Select(r =>
-            {
-                using var document = JsonDocument.Parse(r.Request);
-                return model.Classify(document.RootElement).NeedsStrong;
-            }).ToList();
-            return RouterCurve.Of(scores, list.Select(r => r.StrongCorrect).ToList(), list.Select(r => r.WeakCorrect).ToList());
-        }
-
-        var prefTest = Curve(preferences.Where(p => p.Test));
-        var prefTrain = Curve(preferences.Where(p => !p.Test));
-        var perSource = preferences.Where(p => p.Test).GroupBy(p => p.Source)
-            .ToDictionary(g => g.Key, g => Curve(g)!);
-        if (prefTest is not null)
-        {
-            log.WriteLine($"needs_strong, held out: {prefTest.Describe()}");
-            foreach (var (source, curve) in perSource)
-            {
-                log.WriteLine($"  {source}: {curve.Describe()}");
-            }
-
-            log.WriteLine($"needs_strong, train: {prefTrain!.Describe()}");
-        }
-
-        return new Report(test, trainReport, prefTest, prefTrain, perSource);
-    }
-
-    private static void WriteCard(string outDir, string version, string corpusPath, List<CorpusRow> corpus, IReadOnlyList<string> preferencePaths,
-        List<PreferenceRow> preferences, TrainingOptions options, float l2, Report report)
-    {
-        var s = new StringBuilder();
-        s.AppendLine(CultureInfo.InvariantCulture, $"# Prompt classifier {version}");
-        s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Trained {DateTime.UtcNow:yyyy-MM-dd} by `Gateway.Classifier.Training train` (seed {options.Seed}). Featurizer `{PromptFeaturizer.Name}`, {PromptFeaturizer.Buckets} hash buckets, hidden layer {options.Hidden}, {options.CategoryEpochs} epochs (AdaGrad, lr {options.CategoryLearningRate}); needs_strong: logistic regression, L2 {l2:G} chosen by subject-grouped 4-fold cross-validation on the training split.");
-        s.AppendLine();
-        s.AppendLine("## Data");
-        s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Categories: `{corpusPath}` ({corpus.Count} prompts; held-out split by template, never used for fitting or tuning).");
-        s.AppendLine();
-        s.AppendLine("| category | train | held out |");
-        s.AppendLine("| --- | ---: | ---: |");
-        foreach (var label in Labels)
-        {
-            s.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {corpus.Count(r => r.Category == label && !r.Test)} | {corpus.Count(r => r.Category == label && r.Test)} |");
-        }
-
-        s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"needs_strong: {string.Join(", ", preferencePaths.Select(p => $"`{Path.GetFileName(p)}`"))} ({preferences.Count} prompts, {preferences.Count(p => p.Test)} held out by subject); label = strong model correct and weak model wrong. Chat and extraction prompts of the category corpus are added as negatives at weight {options.EasyPriorWeight}.");
-        s.AppendLine();
-        s.AppendLine("## Categories, held-out split");
-        s.AppendLine();
-        s.Append(report.Test.ToMarkdown());
-        s.AppendLine();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Training split accuracy: {report.Train.Accuracy:P1}.");
-        if (report.PreferenceTest is { } curve)
-        {
-            s.AppendLine();
-            s.AppendLine("## needs_strong, held-out preference data");
-            s.AppendLine();
-            s.AppendLine("| data | prompts | weak correct | strong correct | APGR | CPT(50%) | CPT(80%) |");
-            s.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-            void Row(string name, RouterCurve c) => s.AppendLine(CultureInfo.InvariantCulture,
-                $"| {name} | {c.Count} | {c.WeakQuality:P1} | {c.StrongQuality:P1} | {c.Apgr:F3} | {c.Cpt50:P1} | {c.Cpt80:P1} |");
-            Row("all held out", curve);
-            foreach (var (source, c) in report.PerSource)
-            {
-                Row(source, c);
-            }
-
-            Row("training split", report.PreferenceTrain!);
-            s.AppendLine();
-            s.AppendLine("A random router scores APGR 0.500 and CPT(50%) 50%.");
-        }
-
-        File.WriteAllText(Path.Combine(outDir, "model-card.md"), s.ToString());
-
-        var metrics = new JsonObject
-        {
-            ["version"] = version,
-            ["category_accuracy"] = Math.Round(report.Test.Accuracy, 4),
-            ["category_macro_f1"] = Math.Round(report.Test.MacroF1, 4),
-            ["needs_strong_apgr"] = report.PreferenceTest is null ? null : Math.Round(report.PreferenceTest.Apgr, 4),
-            ["needs_strong_cpt50"] = report.PreferenceTest is null ? null : Math.Round(report.PreferenceTest.Cpt50, 4),
-        };
-        File.WriteAllText(Path.Combine(outDir, "metrics.json"), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-    }
-
-    public static int EvaluateCommand(string modelPath, string corpusPath, IReadOnlyList<string> preferencePaths, TextWriter log)
+    /// <summary>Classifies a labelled file with a model and prints accuracy and macro-F1 beside the majority and random baselines.</summary>
+    public static int EvaluateCommand(string modelPath, string dataPath, TextWriter log)
     {
         using var model = ClassifierModel.Load(modelPath);
-        log.WriteLine($"model {modelPath}, version {model.Version}");
-        var report = Evaluate(model, Datasets.ReadCorpus(corpusPath), Datasets.ReadPreferences(preferencePaths), log);
+        var rows = RealData.ReadCategories(dataPath);
+        log.WriteLine($"model {modelPath}, version {model.Version}; {rows.Count} labelled prompts");
+        var truth = rows.Select(r => Array.IndexOf(Labels, r.Label)).ToList();
+        var predicted = rows.Select(r =>
+        {
+            using var document = JsonDocument.Parse(r.Request);
+            return Array.IndexOf(Labels, model.Classify(document.RootElement).Category);
+        }).ToList();
+        var report = new ClassificationReport(Labels, truth, predicted);
+        var majority = truth.GroupBy(t => t).OrderByDescending(g => g.Count()).First().Key;
+        var random = new Random(42);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"macro-F1 {report.MacroF1:F3}, accuracy {report.Accuracy:P1}; majority class {new ClassificationReport(Labels, truth, truth.Select(_ => majority).ToList()).MacroF1:F3}, random {new ClassificationReport(Labels, truth, truth.Select(_ => random.Next(Labels.Length)).ToList()).MacroF1:F3} (macro-F1, same rows)"));
         log.WriteLine();
-        log.Write(report.Test.ToMarkdown());
+        log.Write(report.ToMarkdown());
         return 0;
     }
 
@@ -283,6 +159,12 @@ internal static class TrainingRun
         if (strongShare is null == targetPgr is null)
         {
             log.WriteLine("error: give exactly one of --strong-share and --target-pgr");
+            return 2;
+        }
+
+        if (!File.Exists(dataPath))
+        {
+            log.WriteLine($"error: no such file: {dataPath} (JSONL, one {{\"prompt\": ...}} or {{\"messages\": [...]}} per line)");
             return 2;
         }
 
@@ -320,5 +202,86 @@ internal static class TrainingRun
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"threshold {t:R} recovers {targetPgr:P0} of the quality gap with {s:P1} of {rows.Count} prompts on the strong model; {RouterCurve.Of(scores, strong, weak).Describe()}"));
         return 0;
+    }
+}
+
+/// <summary>Which held-out evaluations <c>train</c> runs for the model card.</summary>
+[Flags]
+internal enum Evaluation
+{
+    None = 0,
+    Categories = 1,
+    NeedsStrong = 2,
+    All = Categories | NeedsStrong,
+}
+
+/// <summary>The model card written next to the model: data, recipe, and the held-out figures with their baselines.</summary>
+internal sealed class ModelCard(string version, string categories, string? generated, List<LabelledPrompt> rows, IReadOnlyList<string> preferencePaths,
+    List<PreferenceRow> preferences, TrainingOptions options, float l2)
+{
+    public List<CategoryStudy.Outcome>? Loso { get; set; }
+    public List<CategoryStudy.Fold>? LosoFolds { get; set; }
+    public List<NeedsStrongStudy.SourceResult>? NeedsStrong { get; set; }
+
+    public void Write(string outDir)
+    {
+        var s = new StringBuilder();
+        s.AppendLine(CultureInfo.InvariantCulture, $"# Prompt classifier {version}");
+        s.AppendLine();
+        s.AppendLine(CultureInfo.InvariantCulture,
+            $"Trained by `Gateway.Classifier.Training train` (seed {options.Seed}). Inputs: {options.Features}; token table: all-MiniLM-L6-v2 distilled, PCA {options.TableDimensions}, SIF-weighted, float16; hashed n-grams: `{PromptFeaturizer.Name}`, {PromptFeaturizer.Buckets} buckets. Category head: hidden layer {options.Hidden}, {options.CategoryEpochs} epochs (AdaGrad, lr {options.CategoryLearningRate}), label/language/source-balanced weights. needs_strong: logistic regression on the token-table embedding, {PromptFeaturizer.SignalCount} structural signals and the category probabilities, L2 {l2:G} (chosen by held-out-source cross-validation).");
+        s.AppendLine();
+        s.AppendLine("## Data");
+        s.AppendLine();
+        s.AppendLine(CultureInfo.InvariantCulture,
+            $"Categories: `{categories}`{(generated is null ? "" : $" + generated corpus `{generated}`")}: {rows.Count} prompts, {rows.Select(r => r.Family).Distinct().Count()} source families, {rows.Count(r => !r.English):N0} non-English.");
+        s.AppendLine();
+        s.AppendLine("| category | prompts | non-English |");
+        s.AppendLine("| --- | ---: | ---: |");
+        foreach (var label in TrainingRun.Labels)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {rows.Count(r => r.Label == label)} | {rows.Count(r => r.Label == label && !r.English)} |");
+        }
+
+        s.AppendLine();
+        s.AppendLine(CultureInfo.InvariantCulture,
+            $"needs_strong: {string.Join(", ", preferencePaths.Select(p => $"`{Path.GetFileName(p)}`"))} ({preferences.Count} prompts); label = strong model correct and weak model wrong; a quarter of the chat and extraction prompts are added as negatives at weight {options.EasyPriorWeight}.");
+        if (Loso is not null && LosoFolds is not null)
+        {
+            s.AppendLine();
+            s.AppendLine(CultureInfo.InvariantCulture, $"## Categories, leave-one-source-out ({LosoFolds.Count} families; each predicted by a model trained without it)");
+            s.AppendLine();
+            s.Append(CategoryStudy.Summary(rows, Loso, LosoFolds));
+            s.AppendLine();
+            s.Append(Loso[0].Report(rows).ToMarkdown());
+            s.AppendLine();
+            s.Append(CategoryStudy.ByGroup(rows, Loso, r => r.Family, "held-out family"));
+            s.AppendLine();
+            s.Append(CategoryStudy.ByGroup(rows, Loso, r => r.Lang, "language", minRows: 50));
+        }
+
+        if (NeedsStrong is not null)
+        {
+            s.AppendLine();
+            s.AppendLine("## needs_strong, held out by source (MMLU: by subject)");
+            s.AppendLine();
+            s.Append(NeedsStrongStudy.Table(NeedsStrong));
+            s.AppendLine();
+            s.AppendLine("A random router scores APGR 0.500 and CPT(x) = x. The length router sends the longest prompts to the strong model.");
+        }
+
+        File.WriteAllText(Path.Combine(outDir, "model-card.md"), s.ToString());
+
+        var loso = Loso?[0].Report(rows);
+        var pooled = NeedsStrong?.LastOrDefault();
+        var metrics = new JsonObject
+        {
+            ["version"] = version,
+            ["category_loso_macro_f1"] = loso is null ? null : Math.Round(loso.MacroF1, 4),
+            ["category_loso_accuracy"] = loso is null ? null : Math.Round(loso.Accuracy, 4),
+            ["needs_strong_heldout_apgr"] = pooled is null ? null : Math.Round(pooled.Model.Apgr, 4),
+            ["needs_strong_heldout_cpt50"] = pooled is null ? null : Math.Round(pooled.Model.Cpt50, 4),
+        };
+        File.WriteAllText(Path.Combine(outDir, "metrics.json"), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -173,8 +173,9 @@ public sealed class ClassifierHotSwapTests : IAsyncLifetime
     {
         var original = await ServedVersion();
         var retrained = Path.Combine(_folder, "retrained");
-        var options = new TrainingOptions { Hidden = 8, CategoryEpochs = 1, NeedsStrongEpochs = 1, NeedsStrongL2Grid = [1e-2f], Seed = 99 };
-        Assert.Equal(0, TrainingRun.Train(Path.Combine(AppContext.BaseDirectory, "Corpus", "categories.jsonl"), [], retrained, options, TextWriter.Null));
+        var options = new TrainingOptions { Hidden = 8, CategoryEpochs = 1, NeedsStrongEpochs = 1, NeedsStrongL2Grid = [1e-2f], Seed = 99, TableDimensions = 32 };
+        Assert.Equal(0, TrainingRun.Train(Path.Combine(AppContext.BaseDirectory, "data", "real-prompts-sample.jsonl"), null, [], retrained, options, TextWriter.Null,
+            Evaluation.None, Path.Combine(Path.GetTempPath(), "gateway-classifier-cache")));
 
         Replace(File.ReadAllBytes(Path.Combine(retrained, "classifier.onnx")));
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Tokenizers;
 using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
 
 namespace Gateway.Classification;
@@ -14,6 +15,8 @@ internal sealed class ClassifierModel : IDisposable
 {
     public const string IndicesInput = "indices";
     public const string ValuesInput = "values";
+    public const string TokensInput = "tokens";
+    public const string SignalsInput = "signals";
     public const string ScoresOutput = "scores";
     public const string NeedsStrongOutput = "needs_strong";
 
@@ -21,8 +24,13 @@ internal sealed class ClassifierModel : IDisposable
     public const string VersionKey = "model_version";
     public const string FeaturizerKey = "featurizer";
     public const string BucketsKey = "buckets";
+    public const string VocabularyKey = "token_vocabulary";
+    public const string SignalsKey = "signals";
 
-    private static readonly string[] InputNames = [IndicesInput, ValuesInput];
+    private static readonly string[] InputNames = [IndicesInput, ValuesInput, TokensInput, SignalsInput];
+
+    // Immutable once built and thread-safe for encoding; one per process (the vocabulary is 30k tokens).
+    private static readonly Lazy<BertTokenizer> Tokenizer = new(MiniLm.CreateTokenizer);
     private static readonly string[] OutputNames = [ScoresOutput, NeedsStrongOutput];
 
     [ThreadStatic] private static Scratch? t_scratch;
@@ -70,11 +78,15 @@ internal sealed class ClassifierModel : IDisposable
                 ? value
                 : throw new ClassifierModelException($"'{path}' has no '{key}' metadata; export it with Gateway.Classifier.Training");
 
+            string Optional(string key) => metadata.TryGetValue(key, out var value) ? value : "none";
             if (Meta(FeaturizerKey) != PromptFeaturizer.Name
-                || Meta(BucketsKey) != PromptFeaturizer.Buckets.ToString(CultureInfo.InvariantCulture))
+                || Meta(BucketsKey) != PromptFeaturizer.Buckets.ToString(CultureInfo.InvariantCulture)
+                || Optional(VocabularyKey) != MiniLm.VocabularyName
+                || Optional(SignalsKey) != PromptFeaturizer.SignalCount.ToString(CultureInfo.InvariantCulture))
             {
                 throw new ClassifierModelException(
-                    $"'{path}' was trained with featurizer {Meta(FeaturizerKey)}/{Meta(BucketsKey)}, this gateway computes {PromptFeaturizer.Name}/{PromptFeaturizer.Buckets}");
+                    $"'{path}' was trained with featurizer {Meta(FeaturizerKey)}/{Meta(BucketsKey)}, tokens {Optional(VocabularyKey)}, {Optional(SignalsKey)} signals; " +
+                    $"this gateway computes {PromptFeaturizer.Name}/{PromptFeaturizer.Buckets}, tokens {MiniLm.VocabularyName}, {PromptFeaturizer.SignalCount} signals (retrain with Gateway.Classifier.Training)");
             }
 
             var labels = JsonSerializer.Deserialize(Meta(LabelsKey), ClassifierJsonContext.Default.StringArray);
@@ -125,13 +137,17 @@ internal sealed class ClassifierModel : IDisposable
         var scratch = t_scratch ??= new Scratch();
         scratch.Text.Load(request);
         var count = PromptFeaturizer.Featurize(scratch.Text, scratch.Indices, scratch.Values);
+        var tokenCount = PromptTokens.Encode(Tokenizer.Value, scratch.Text.LastUser, scratch.Tokens);
+        PromptFeaturizer.Signals(scratch.Text, scratch.Signals);
         scratch.Text.Trim();
 
         var scores = new float[Labels.Count];
         float needsStrong;
         using (var indices = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, scratch.Indices.AsMemory(0, count), [count]))
         using (var values = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, scratch.Values.AsMemory(0, count), [1, count]))
-        using (var outputs = _session.Run(_runOptions, InputNames, [indices, values], OutputNames))
+        using (var tokens = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, scratch.Tokens.AsMemory(0, tokenCount), [tokenCount]))
+        using (var signals = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, scratch.Signals.AsMemory(), [1, PromptFeaturizer.SignalCount]))
+        using (var outputs = _session.Run(_runOptions, InputNames, [indices, values, tokens, signals], OutputNames))
         {
             outputs[0].GetTensorDataAsSpan<float>().CopyTo(scores);
             needsStrong = outputs[1].GetTensorDataAsSpan<float>()[0];
@@ -160,6 +176,8 @@ internal sealed class ClassifierModel : IDisposable
         public readonly PromptText Text = new();
         public readonly long[] Indices = new long[PromptFeaturizer.MaxFeatures];
         public readonly float[] Values = new float[PromptFeaturizer.MaxFeatures];
+        public readonly long[] Tokens = new long[PromptTokens.MaxTokens];
+        public readonly float[] Signals = new float[PromptFeaturizer.SignalCount];
     }
 }
 

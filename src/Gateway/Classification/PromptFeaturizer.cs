@@ -231,6 +231,32 @@ internal static class PromptFeaturizer
         return n;
     }
 
+    /// <summary>Dense structural signals, the same facts as the hashed ones, for heads that read a fixed-width vector.</summary>
+    public const int SignalCount = 26;
+
+    public static void Signals(PromptText text, Span<float> signals)
+    {
+        signals[..SignalCount].Clear();
+        var user = text.LastUser;
+        int digits = 0, nonAscii = 0, newlines = 0;
+        foreach (var c in user)
+        {
+            digits += char.IsAsciiDigit(c) ? 1 : 0;
+            nonAscii += c > 127 && char.IsLetter(c) ? 1 : 0;
+            newlines += c == '\n' ? 1 : 0;
+        }
+
+        signals[Math.Min(14, 32 - int.LeadingZeroCount(text.LastUserOriginalLength))] = 1; // 0-14: log2 length, one-hot
+        signals[15 + (text.Turns switch { <= 1 => 0, 2 => 1, <= 4 => 2, _ => 3 })] = 1; // 15-18: turns
+        signals[19] = text.HasSystem ? 1 : 0;
+        signals[20] = user.Contains("```", StringComparison.Ordinal) ? 1 : 0;
+        signals[21] = Math.Min(1f, 4 * Ratio(digits, user.Length));
+        signals[22] = Ratio(nonAscii, user.Length);
+        signals[23] = user.TrimEnd().EndsWith('?') ? 1 : 0;
+        signals[24] = MathF.Log2(1 + newlines) / 5;
+        signals[25] = MathF.Log2(1 + text.LastUserOriginalLength) / 14; // 25: length, continuous
+    }
+
     private static float Ratio(int part, int whole) => whole == 0 ? 0 : (float)part / whole;
 
     private static long Signal(uint signal, int value) => Bucket(Mix(Mix(StructureSeed, signal), (uint)value));

