@@ -18,6 +18,8 @@ public class ClassifierBenchmarks
     private PromptText _text = null!;
     private long[] _indices = null!;
     private float[] _values = null!;
+    private long[] _tokens = null!;
+    private Microsoft.ML.Tokenizers.BertTokenizer _tokenizer = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -29,6 +31,8 @@ public class ClassifierBenchmarks
         _text = new PromptText();
         _indices = new long[PromptFeaturizer.MaxFeatures];
         _values = new float[PromptFeaturizer.MaxFeatures];
+        _tokens = new long[PromptTokens.MaxTokens];
+        _tokenizer = MiniLm.CreateTokenizer();
     }
 
     [GlobalCleanup]
@@ -51,6 +55,13 @@ public class ClassifierBenchmarks
     {
         _text.Load(_long.RootElement);
         return PromptFeaturizer.Featurize(_text, _indices, _values);
+    }
+
+    [Benchmark(Description = "tokenize 2 KB prompt (WordPiece, bounded)")]
+    public int Tokenize()
+    {
+        _text.Load(_long.RootElement);
+        return PromptTokens.Encode(_tokenizer, _text.LastUser, _tokens);
     }
 
     [Benchmark(Description = "classify 2 KB prompt")]
