@@ -30,10 +30,17 @@ internal static class LatencyProbe
                 samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             }
 
+            var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1_000; i++)
+            {
+                model.Classify(document.RootElement);
+            }
+
+            var allocatedPerCall = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / 1_000.0;
             Array.Sort(samples);
             double P(double q) => samples[(int)Math.Min(samples.Length - 1, q * samples.Length)];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"classify {name}: {calls} calls, p50 {P(0.5):F1} µs, p90 {P(0.9):F1} µs, p99 {P(0.99):F1} µs, max {samples[^1]:F1} µs"));
+                $"classify {name}: {calls} calls, p50 {P(0.5):F1} µs, p90 {P(0.9):F1} µs, p99 {P(0.99):F1} µs, max {samples[^1]:F1} µs, {allocatedPerCall:F0} B allocated per call"));
         }
 
         // The design the classifier study compared against: a full MiniLM pass over the prompt's first 128 tokens.
