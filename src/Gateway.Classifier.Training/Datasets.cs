@@ -99,7 +99,8 @@ internal static class Datasets
     public static string UserRequest(string prompt) =>
         new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }) }.ToJsonString();
 
-    private static IEnumerable<(string Line, int Number)> Lines(string path)
+    /// <summary>Non-blank lines with their 1-based line numbers, for error messages.</summary>
+    internal static IEnumerable<(string Line, int Number)> Lines(string path)
     {
         var number = 0;
         foreach (var line in File.ReadLines(path))

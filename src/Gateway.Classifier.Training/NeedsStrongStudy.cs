@@ -44,7 +44,7 @@ internal static class NeedsStrongStudy
         var best = (L2: options.NeedsStrongL2Grid[0], Apgr: double.MinValue);
         foreach (var l2 in options.NeedsStrongL2Grid)
         {
-            var apgrs = folds.Select(f => Score(examples, rows, f, folds, prior, l2, options).Apgr).ToList();
+            var apgrs = folds.Select(f => Score(examples, rows, f, prior, l2, options).Apgr).ToList();
             var mean = apgrs.Average();
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  needs_strong l2 {l2:G}: mean held-out APGR {mean:F3} over {folds.Count} folds"));
             if (mean > best.Apgr)
@@ -56,7 +56,7 @@ internal static class NeedsStrongStudy
         return best.L2;
     }
 
-    private static RouterCurve Score(IReadOnlyList<NeedsStrongLogistic.Example> examples, IReadOnlyList<PreferenceRow> rows, Fold fold, IReadOnlyList<Fold> all,
+    private static RouterCurve Score(IReadOnlyList<NeedsStrongLogistic.Example> examples, IReadOnlyList<PreferenceRow> rows, Fold fold,
         IReadOnlyList<NeedsStrongLogistic.Example> prior, float l2, TrainingOptions options)
     {
         var scores = Predict(examples, fold, prior, l2, options);

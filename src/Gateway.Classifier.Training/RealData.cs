@@ -52,26 +52,17 @@ internal static class RealData
     private static List<LabelledPrompt> ReadFile(string path, bool bySourceField)
     {
         var rows = new List<LabelledPrompt>();
+        var file = Path.GetFileNameWithoutExtension(path);
+        foreach (var (line, number) in Datasets.Lines(path))
         {
-            var file = Path.GetFileNameWithoutExtension(path);
-            var number = 0;
-            foreach (var line in File.ReadLines(path))
-            {
-                number++;
-                if (string.IsNullOrWhiteSpace(line))
-                {
-                    continue;
-                }
-
-                var node = JsonNode.Parse(line) ?? throw new InvalidDataException($"{path}:{number}: empty line");
-                var text = (string?)node["text"] ?? throw new InvalidDataException($"{path}:{number}: no text");
-                var label = (string?)node["label"] ?? throw new InvalidDataException($"{path}:{number}: no label");
-                var request = node["messages"] is JsonArray messages
-                    ? new JsonObject { ["messages"] = messages.DeepClone() }.ToJsonString()
-                    : Datasets.UserRequest(text);
-                var source = bySourceField ? ((string?)node["source"] ?? file).Split(':')[0] : file;
-                rows.Add(new LabelledPrompt(request, label, source, bySourceField ? source : FamilyOf(file), (string?)node["lang"] ?? "en"));
-            }
+            var node = JsonNode.Parse(line) ?? throw new InvalidDataException($"{path}:{number}: empty line");
+            var text = (string?)node["text"] ?? throw new InvalidDataException($"{path}:{number}: no text");
+            var label = (string?)node["label"] ?? throw new InvalidDataException($"{path}:{number}: no label");
+            var request = node["messages"] is JsonArray messages
+                ? new JsonObject { ["messages"] = messages.DeepClone() }.ToJsonString()
+                : Datasets.UserRequest(text);
+            var source = bySourceField ? ((string?)node["source"] ?? file).Split(':')[0] : file;
+            rows.Add(new LabelledPrompt(request, label, source, bySourceField ? source : FamilyOf(file), (string?)node["lang"] ?? "en"));
         }
 
         return rows;

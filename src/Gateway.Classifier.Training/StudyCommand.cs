@@ -66,7 +66,6 @@ internal static class StudyCommand
         loso.AddRange(CategoryStudy.Baselines(rows, plain, folds, options.Seed));
         stratified.AddRange(CategoryStudy.Baselines(rows, plain, [split], options.Seed));
 
-        var real = rows.Where(r => r.Family != RealData.GeneratedFamily).ToList();
         log.WriteLine();
         log.WriteLine($"## Leave-one-source-out ({folds.Count} families, {folds.Sum(f => f.Test.Length)} prompts, predictions pooled)");
         log.WriteLine();
@@ -91,7 +90,6 @@ internal static class StudyCommand
         log.WriteLine("### Accuracy per language (leave-one-source-out)");
         log.WriteLine();
         log.Write(CategoryStudy.ByGroup(rows, loso, r => r.Lang, "language", minRows: 50));
-        _ = real;
         return 0;
     }
 

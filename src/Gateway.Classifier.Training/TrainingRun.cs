@@ -47,12 +47,12 @@ internal static class TrainingRun
         log.WriteLine($"preferences: {preferences.Count} prompts from {preferences.Select(p => p.Source).Distinct().Count()} sources");
         var examples = preferences.Select(p =>
         {
-            var f = featurizer.Features(p.Request, table, FeatureSet.TokenTable);
-            return new NeedsStrongLogistic.Example(f, mlp.Predict(WithSparse(f, featurizer, p.Request, table, set)), p.NeedsStrong, 1f);
+            var f = featurizer.Features(p.Request, table, set);
+            return new NeedsStrongLogistic.Example(WithoutNgrams(f), mlp.Predict(f), p.NeedsStrong, 1f);
         }).ToList();
         // The preference data has no small talk: a frontier model is not worth paying for a greeting.
         var prior = rows.Select((r, i) => (r, i)).Where(x => EasyCategories.Contains(x.r.Label) && x.i % 4 == 0)
-            .Select(x => new NeedsStrongLogistic.Example(features[x.i] with { Sparse = new SparseFeatures([], []) }, mlp.Predict(features[x.i]), false, options.EasyPriorWeight))
+            .Select(x => new NeedsStrongLogistic.Example(WithoutNgrams(features[x.i]), mlp.Predict(features[x.i]), false, options.EasyPriorWeight))
             .ToList();
         var prefFolds = NeedsStrongStudy.Folds(preferences);
         var l2 = preferences.Count == 0 ? options.NeedsStrongL2Grid[0]
@@ -93,8 +93,8 @@ internal static class TrainingRun
         return 0;
     }
 
-    private static PromptFeatures WithSparse(PromptFeatures dense, Featurizer featurizer, string request, TokenTable table, FeatureSet set) =>
-        set.HasFlag(FeatureSet.Ngrams) ? featurizer.Features(request, table, set) : dense;
+    /// <summary>The needs_strong head does not read n-grams (see <see cref="NeedsStrongLogistic"/>).</summary>
+    private static PromptFeatures WithoutNgrams(PromptFeatures features) => features with { Sparse = new SparseFeatures([], []) };
 
     private static double MaxDrift(ClassifierModel model, CategoryMlp mlp, NeedsStrongLogistic strong, IEnumerable<string> requests,
         Featurizer featurizer, TokenTable table, FeatureSet set)
@@ -111,7 +111,7 @@ internal static class TrainingRun
                 max = Math.Max(max, Math.Abs(p[c] - onnx.Scores[Labels[c]]));
             }
 
-            max = Math.Max(max, Math.Abs(strong.Predict(featurizer.Features(request, table, FeatureSet.TokenTable), p) - onnx.NeedsStrong));
+            max = Math.Max(max, Math.Abs(strong.Predict(features, p) - onnx.NeedsStrong));
         }
 
         return max;

@@ -210,13 +210,7 @@ internal static class PromptFeaturizer
     private static int Structure(PromptText text, Span<long> indices, int n)
     {
         var user = text.LastUser;
-        int digits = 0, nonAscii = 0, newlines = 0;
-        foreach (var c in user)
-        {
-            digits += char.IsAsciiDigit(c) ? 1 : 0;
-            nonAscii += c > 127 && char.IsLetter(c) ? 1 : 0;
-            newlines += c == '\n' ? 1 : 0;
-        }
+        var (digits, nonAscii, newlines) = Count(user);
 
         var length = text.LastUserOriginalLength;
         indices[n++] = Signal(0, 0); // bias: every prompt has at least one feature
@@ -238,13 +232,7 @@ internal static class PromptFeaturizer
     {
         signals[..SignalCount].Clear();
         var user = text.LastUser;
-        int digits = 0, nonAscii = 0, newlines = 0;
-        foreach (var c in user)
-        {
-            digits += char.IsAsciiDigit(c) ? 1 : 0;
-            nonAscii += c > 127 && char.IsLetter(c) ? 1 : 0;
-            newlines += c == '\n' ? 1 : 0;
-        }
+        var (digits, nonAscii, newlines) = Count(user);
 
         signals[Math.Min(14, 32 - int.LeadingZeroCount(text.LastUserOriginalLength))] = 1; // 0-14: log2 length, one-hot
         signals[15 + (text.Turns switch { <= 1 => 0, 2 => 1, <= 4 => 2, _ => 3 })] = 1; // 15-18: turns
@@ -255,6 +243,19 @@ internal static class PromptFeaturizer
         signals[23] = user.TrimEnd().EndsWith('?') ? 1 : 0;
         signals[24] = MathF.Log2(1 + newlines) / 5;
         signals[25] = MathF.Log2(1 + text.LastUserOriginalLength) / 14; // 25: length, continuous
+    }
+
+    private static (int Digits, int NonAscii, int Newlines) Count(ReadOnlySpan<char> user)
+    {
+        int digits = 0, nonAscii = 0, newlines = 0;
+        foreach (var c in user)
+        {
+            digits += char.IsAsciiDigit(c) ? 1 : 0;
+            nonAscii += c > 127 && char.IsLetter(c) ? 1 : 0;
+            newlines += c == '\n' ? 1 : 0;
+        }
+
+        return (digits, nonAscii, newlines);
     }
 
     private static float Ratio(int part, int whole) => whole == 0 ? 0 : (float)part / whole;
