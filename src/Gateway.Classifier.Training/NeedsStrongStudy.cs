@@ -93,6 +93,7 @@ internal static class NeedsStrongStudy
             log.WriteLine($"  needs_strong fold {fold.Name}: l2 {l2}");
         }
 
+        var neighbours = options.NeighbourStudy > 0 ? Neighbours(examples, rows, folds, options.NeighbourStudy) : null;
         var results = new List<SourceResult>();
         foreach (var source in rows.Select(r => r.Source).Distinct().Order(StringComparer.Ordinal))
         {
@@ -105,6 +106,13 @@ internal static class NeedsStrongStudy
                 ? CostCurve.Of(index.Select(i => scores[i]).ToList(), index.Select(i => rows[i]).ToList())
                 : null;
             results.Add(new SourceResult(source, model, length, cost));
+            if (neighbours is not null)
+            {
+                var nn = RouterCurve.Of(index.Select(i => neighbours[i]).ToList(), strong, weak);
+                var both = RouterCurve.Of(index.Select(i => scores[i] + neighbours[i]).ToList(), strong, weak);
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  neighbour ranker (k={options.NeighbourStudy}) {source}: APGR {nn.Apgr:F3}, CPT(50%) {nn.Cpt50:P1}; model + neighbours APGR {both.Apgr:F3}"));
+            }
         }
 
         var all = Enumerable.Range(0, rows.Count).ToArray();
@@ -113,6 +121,55 @@ internal static class NeedsStrongStudy
             RouterCurve.Of(all.Select(i => (float)rows[i].PromptLength).ToList(), all.Select(i => rows[i].StrongCorrect).ToList(), all.Select(i => rows[i].WeakCorrect).ToList()),
             null));
         return results;
+    }
+
+    /// <summary>
+    /// Similarity-weighted ranking (RouteLLM's SW ranking, simplified): each held-out prompt's score is the
+    /// similarity-weighted mean of its k nearest training prompts' outcomes, each centred on its own source/subject's rate.
+    /// </summary>
+    private static float[] Neighbours(IReadOnlyList<NeedsStrongLogistic.Example> examples, IReadOnlyList<PreferenceRow> rows, IReadOnlyList<Fold> folds, int k)
+    {
+        var unit = examples.Select(e =>
+        {
+            var v = (float[])e.Features.Dense.Clone();
+            var norm = MathF.Sqrt(v.Sum(x => x * x));
+            for (var j = 0; j < v.Length; j++)
+            {
+                v[j] /= norm > 0 ? norm : 1;
+            }
+
+            return v;
+        }).ToArray();
+        var rate = rows.Select((r, i) => (r, i)).GroupBy(x => (x.r.Source, x.r.Subject))
+            .ToDictionary(g => g.Key, g => g.Average(x => x.r.NeedsStrong ? 1.0 : 0.0));
+        var centred = rows.Select(r => (float)((r.NeedsStrong ? 1.0 : 0.0) - rate[(r.Source, r.Subject)])).ToArray();
+        var scores = new float[rows.Count];
+        foreach (var fold in folds)
+        {
+            var test = fold.Test.ToHashSet();
+            var train = Enumerable.Range(0, rows.Count).Where(i => !test.Contains(i)).ToArray();
+            Parallel.ForEach(fold.Test, i =>
+            {
+                var sims = new (float Sim, int Index)[train.Length];
+                for (var t = 0; t < train.Length; t++)
+                {
+                    sims[t] = (System.Numerics.Tensors.TensorPrimitives.Dot<float>(unit[i], unit[train[t]]), train[t]);
+                }
+
+                Array.Sort(sims, (a, b) => b.Sim.CompareTo(a.Sim));
+                double num = 0, den = 0;
+                foreach (var (sim, j) in sims.Take(k))
+                {
+                    var w = Math.Exp(10 * sim);
+                    num += w * centred[j];
+                    den += w;
+                }
+
+                scores[i] = (float)(den > 0 ? num / den : 0);
+            });
+        }
+
+        return scores;
     }
 
     public static string Table(IReadOnlyList<SourceResult> results)

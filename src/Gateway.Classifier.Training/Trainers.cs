@@ -19,6 +19,18 @@ internal sealed record TrainingOptions
     /// <summary>Weight of category-corpus chat and extraction prompts used as "does not need the strong model" examples.</summary>
     public float EasyPriorWeight { get; init; } = 0.5f;
 
+    /// <summary>
+    /// needs_strong: one intercept per preference source/subject while training (see <see cref="NeedsStrongLogistic.Example"/>).
+    /// Off by default: measured in docs/classifier.md, it moves the per-source APGRs by less than their noise.
+    /// </summary>
+    public bool GroupIntercepts { get; init; }
+
+    /// <summary>
+    /// When above 0, the needs_strong evaluation also scores a similarity-weighted neighbour ranker (RouteLLM's SW
+    /// ranking) with this many neighbours, held out the same way, and prints it beside the model.
+    /// </summary>
+    public int NeighbourStudy { get; init; }
+
     /// <summary>Dimensions the MiniLM token table is reduced to by PCA.</summary>
     public int TableDimensions { get; init; } = 128;
 
@@ -289,7 +301,13 @@ internal sealed class NeedsStrongLogistic
     public float[] Vc { get; }
     public float Bias { get; private set; }
 
-    public sealed record Example(PromptFeatures Features, float[] CategoryScores, bool Label, float Weight);
+    /// <param name="Group">
+    /// The preference source (and subject) the example comes from, or -1 for examples that belong to none. Each group gets
+    /// its own intercept while training, so the weights learn what ranks prompts <em>within</em> a source (which is all a
+    /// router can use on traffic it has not seen) rather than which benchmark is hard; the shipped intercept is their
+    /// example-weighted mean. Group -1 examples use that mean.
+    /// </param>
+    public sealed record Example(PromptFeatures Features, float[] CategoryScores, bool Label, float Weight, int Group = -1);
 
     public static NeedsStrongLogistic Train(IReadOnlyList<Example> examples, float l2, TrainingOptions options)
     {
@@ -299,7 +317,24 @@ internal sealed class NeedsStrongLogistic
         var gd = new float[model.Vd.Length];
         var gs = new float[model.Vs.Length];
         var gc = new float[model.Vc.Length];
-        var gb = 0f;
+        var groups = options.GroupIntercepts ? Math.Max(1, examples.Max(e => e.Group) + 1) : 1;
+        var share = new float[groups];
+        foreach (var e in examples)
+        {
+            if (e.Group >= 0 && options.GroupIntercepts)
+            {
+                share[e.Group] += e.Weight;
+            }
+        }
+
+        var total = share.Sum();
+        for (var g = 0; g < groups; g++)
+        {
+            share[g] = total > 0 ? share[g] / total : 1f / groups;
+        }
+
+        var bias = new float[groups];
+        var gb = new float[groups];
         var order = Enumerable.Range(0, examples.Count).ToArray();
         var lr = options.NeedsStrongLearningRate;
         for (var epoch = 0; epoch < options.NeedsStrongEpochs; epoch++)
@@ -308,15 +343,22 @@ internal sealed class NeedsStrongLogistic
             foreach (var i in order)
             {
                 var example = examples[i];
-                var err = (model.Predict(example.Features, example.CategoryScores) - (example.Label ? 1f : 0f)) * example.Weight;
+                var own = options.GroupIntercepts && example.Group >= 0;
+                var b = own ? bias[example.Group] : Dot(share, bias);
+                var err = (Sigmoid(b + model.Linear(example.Features, example.CategoryScores)) - (example.Label ? 1f : 0f)) * example.Weight;
                 Update(model.Vd, gd, example.Features.Dense, err, l2, lr);
                 Update(model.Vs, gs, example.Features.Signals, err, l2, lr);
                 Update(model.Vc, gc, example.CategoryScores, err, l2, lr);
-                gb += err * err;
-                model.Bias -= lr * err / (MathF.Sqrt(gb) + Epsilon);
+                for (var g = 0; g < groups; g++)
+                {
+                    var grad = own ? (g == example.Group ? err : 0f) : err * share[g];
+                    gb[g] += grad * grad;
+                    bias[g] -= lr * grad / (MathF.Sqrt(gb[g]) + Epsilon);
+                }
             }
         }
 
+        model.Bias = Dot(share, bias);
         return model;
     }
 
@@ -330,11 +372,12 @@ internal sealed class NeedsStrongLogistic
         }
     }
 
-    public float Predict(PromptFeatures features, float[] categoryScores)
-    {
-        var z = Bias + Dot(Vd, features.Dense) + Dot(Vs, features.Signals) + Dot(Vc, categoryScores);
-        return 1f / (1f + MathF.Exp(-z));
-    }
+    public float Predict(PromptFeatures features, float[] categoryScores) => Sigmoid(Bias + Linear(features, categoryScores));
+
+    private float Linear(PromptFeatures features, float[] categoryScores) =>
+        Dot(Vd, features.Dense) + Dot(Vs, features.Signals) + Dot(Vc, categoryScores);
+
+    private static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));
 
     private static float Dot(float[] w, float[] x)
     {

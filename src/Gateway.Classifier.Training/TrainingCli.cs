@@ -35,15 +35,24 @@ internal static class TrainingCli
             Description = "Held-out evaluations for the model card: All, Categories, NeedsStrong or None (then the card has no quality figures).",
             DefaultValueFactory = _ => Evaluation.All,
         };
+        var groupIntercepts = new Option<bool>("--group-intercepts")
+        {
+            Description = "needs_strong: one intercept per preference source/subject while training (the weights then learn within-source ranking).",
+        };
+        var neighbourStudy = new Option<int>("--neighbour-study")
+        {
+            Description = "needs_strong evaluation: also score a similarity-weighted k-nearest-neighbour ranker with this many neighbours (0: off).",
+        };
         TrainingOptions Options(ParseResult parse) => new()
         {
             Seed = parse.GetValue(seed), Hidden = parse.GetValue(hidden), CategoryEpochs = parse.GetValue(epochs),
             CategoryLearningRate = parse.GetValue(lr), TableDimensions = parse.GetValue(dims),
+            GroupIntercepts = parse.GetValue(groupIntercepts), NeighbourStudy = parse.GetValue(neighbourStudy),
         };
 
         var train = new Command("train", "Train the classifier, export ONNX + labels + model card, and evaluate the recipe held out by source.")
         {
-            categories, generated, preferences, output, cache, dims, seed, hidden, epochs, lr, evaluation,
+            categories, generated, preferences, output, cache, dims, seed, hidden, epochs, lr, evaluation, groupIntercepts, neighbourStudy,
         };
         train.SetAction(parse => TrainingRun.Train(
             parse.GetValue(categories)!, parse.GetValue(generated), parse.GetValue(preferences) ?? [], parse.GetValue(output)!,

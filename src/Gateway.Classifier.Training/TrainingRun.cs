@@ -45,10 +45,11 @@ internal static class TrainingRun
 
         var preferences = Datasets.ReadPreferences(preferencePaths);
         log.WriteLine($"preferences: {preferences.Count} prompts from {preferences.Select(p => p.Source).Distinct().Count()} sources");
+        var groups = preferences.Select(p => (p.Source, p.Subject)).Distinct().Order().Select((g, i) => (g, i)).ToDictionary(x => x.g, x => x.i);
         var examples = preferences.Select(p =>
         {
             var f = featurizer.Features(p.Request, table, set);
-            return new NeedsStrongLogistic.Example(WithoutNgrams(f), mlp.Predict(f), p.NeedsStrong, 1f);
+            return new NeedsStrongLogistic.Example(WithoutNgrams(f), mlp.Predict(f), p.NeedsStrong, 1f, groups[(p.Source, p.Subject)]);
         }).ToList();
         // The preference data has no small talk: a frontier model is not worth paying for a greeting.
         var prior = rows.Select((r, i) => (r, i)).Where(x => EasyCategories.Contains(x.r.Label) && x.i % 4 == 0)
@@ -229,7 +230,7 @@ internal sealed class ModelCard(string version, string categories, string? gener
         s.AppendLine(CultureInfo.InvariantCulture, $"# Prompt classifier {version}");
         s.AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture,
-            $"Trained by `Gateway.Classifier.Training train` (seed {options.Seed}). Inputs: {options.Features}; token table: all-MiniLM-L6-v2 distilled, PCA {options.TableDimensions}, SIF-weighted, float16; hashed n-grams: `{PromptFeaturizer.Name}`, {PromptFeaturizer.Buckets} buckets. Category head: hidden layer {options.Hidden}, {options.CategoryEpochs} epochs (AdaGrad, lr {options.CategoryLearningRate}), label/language/source-balanced weights. needs_strong: logistic regression on the token-table embedding, {PromptFeaturizer.SignalCount} structural signals and the category probabilities, L2 {l2:G} (chosen by held-out-source cross-validation).");
+            $"Trained by `Gateway.Classifier.Training train` (seed {options.Seed}). Inputs: {options.Features}; token table: all-MiniLM-L6-v2 distilled, PCA {options.TableDimensions}, SIF-weighted, float16; hashed n-grams: `{PromptFeaturizer.Name}`, {PromptFeaturizer.Buckets} buckets. Category head: hidden layer {options.Hidden}, {options.CategoryEpochs} epochs (AdaGrad, lr {options.CategoryLearningRate}), label/language/source-balanced weights. needs_strong: logistic regression on the token-table embedding, {PromptFeaturizer.SignalCount} structural signals and the category probabilities, L2 {l2:G} (chosen by held-out-source cross-validation){(options.GroupIntercepts ? ", one intercept per preference source/subject while training" : "")}.");
         s.AppendLine();
         s.AppendLine("## Data");
         s.AppendLine();

@@ -302,4 +302,80 @@ public sealed class SpendLedgerTests : IAsyncLifetime
             response.Dispose();
         }
     }
+
+    private static Task<HttpResponseMessage> ChatWith(GatewayHost gateway, object extra)
+    {
+        var body = System.Text.Json.JsonSerializer.SerializeToNode(extra)!.AsObject();
+        body["model"] = "auto";
+        body["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Summarise the plot of Hamlet in two sentences." });
+        return gateway.Client.PostAsJsonAsync("/v1/chat/completions", body);
+    }
+
+    [Fact]
+    public async Task RejectBudget_CannotBeBypassedWithNegativeMaxTokens()
+    {
+        await using var gateway = await Start(BudgetPolicy(0.01m));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+            ChatWith(gateway, i % 2 == 0 ? new { max_tokens = -1_000_000 } : new { max_completion_tokens = -5 })));
+
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("integer_below_min_value", error["code"]!.GetValue<string>());
+            Assert.StartsWith("max_", error["param"]!.GetValue<string>(), StringComparison.Ordinal);
+            response.Dispose();
+        }
+
+        Assert.Equal(0, (await Report(gateway))["total"]!["cost_usd"]!.GetValue<decimal>());
+    }
+
+    [Fact]
+    public async Task RejectBudget_EstimatesEveryChoiceARequestAsksFor()
+    {
+        // One choice is estimated at ~$0.0051 (500 output tokens at $10/M), so four would be held within $0.02 at once;
+        // with n=64 the first request's estimate (~$0.32) holds the whole budget. The upstream answers only once every
+        // request has either reached it or been refused, so all of them are in flight together.
+        await using var gateway = await Start(BudgetPolicy(0.02m));
+        var release = new TaskCompletionSource();
+        _upstream.Handler = async (context, _) =>
+        {
+            await release.Task;
+            await FakeOpenAiUpstream.WriteJsonAsync(context, FakeOpenAiUpstream.ChatBody("big-model"));
+        };
+
+        var calls = Enumerable.Range(0, 16).Select(_ => ChatWith(gateway, new { n = 64 })).ToArray();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_upstream.Received.Count + calls.Count(c => c.IsCompleted) < calls.Length && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        release.SetResult();
+        var responses = await Task.WhenAll(calls);
+
+        Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(15, responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task BudgetRefusal_ReportsSpendAndInFlightApart_WithEveryDigitOfASmallLimit()
+    {
+        await using var gateway = await Start(BudgetPolicy(0.0001m));
+        Assert.Equal(HttpStatusCode.OK, (await Chat(gateway)).StatusCode); // $0.00575 recorded
+
+        using var refused = await Chat(gateway);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        var message = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>();
+        Assert.Contains("daily budget of $0.0001: $0.00575 spent;", message, StringComparison.Ordinal);
+        // Nothing is in flight once the request has finished: the gauge shows what was recorded, not a reservation.
+        var metrics = await gateway.Client.GetStringAsync("/metrics");
+        Assert.Contains("gateway_budget_spent_usd{team=\"research\",period=\"daily\"} 0.00575", metrics, StringComparison.Ordinal);
+    }
 }

@@ -82,10 +82,18 @@ public static class OpenAiErrors
         $"Team '{team}' may not pin '{model}': the routing policy does not list the team under pinnable_by. Use model \"auto\" or ask an admin.",
         Permission, "model_not_allowed", "model");
 
-    public static OpenAiException BudgetExceeded(string team, string period, decimal spent, decimal limit) => new(429,
-        string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"Team '{team}' has used its {period} budget (${spent:0.####} of ${limit:0.##}); requests are refused until it resets."),
+    /// <summary>
+    /// 429 for a <c>reject</c> budget: <paramref name="spent"/> is what the ledger recorded, <paramref name="inFlight"/> what
+    /// requests still running hold against the same limit. Amounts keep every significant digit a small limit needs.
+    /// </summary>
+    public static OpenAiException BudgetExceeded(string team, string period, decimal spent, decimal inFlight, decimal limit) => new(429,
+        $"Team '{team}' has used its {period} budget of ${Usd(limit)}: ${Usd(spent)} spent"
+        + (inFlight > 0 ? $" and ${Usd(inFlight)} held by requests in flight" : "")
+        + "; requests are refused until it resets.",
         "insufficient_quota", "budget_exceeded");
+
+    /// <summary>USD with two decimals, or as many more (up to eight) as a small amount needs: $0.10, $0.0001, $12.50.</summary>
+    public static string Usd(decimal amount) => amount.ToString("0.00######", System.Globalization.CultureInfo.InvariantCulture);
 
     public static OpenAiException NoServableRoute(string route, string reason) => new(503,
         $"Route '{route}' cannot be served ({reason}) and has no servable fallback.", Server, "route_unavailable");

@@ -31,8 +31,14 @@ public sealed class OpenAiRequest : IDisposable
     /// <summary>Whether the client itself asked for <c>stream_options.include_usage</c>.</summary>
     public bool ClientWantsStreamUsage { get; private init; }
 
-    /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>.</summary>
+    /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c> (at least 1 when present).</summary>
     public int? MaxTokens { get; private init; }
+
+    /// <summary>
+    /// How many completions one call asks for and pays: <c>n</c> (1 to 128), or for legacy completions the larger of
+    /// <c>n</c> and <c>best_of</c> (the provider generates and bills every candidate).
+    /// </summary>
+    public int Choices { get; private init; } = 1;
 
     public bool HasTools { get; private init; }
 
@@ -116,7 +122,10 @@ public sealed class OpenAiRequest : IDisposable
             Model = model,
             Stream = stream,
             ClientWantsStreamUsage = stream && includeUsage,
-            MaxTokens = ReadInt(root, "max_completion_tokens") ?? ReadInt(root, "max_tokens"),
+            MaxTokens = ReadCount(root, "max_completion_tokens", int.MaxValue) ?? ReadCount(root, "max_tokens", int.MaxValue),
+            Choices = operation == OpenAiOperation.Embeddings ? 1
+                : Math.Max(ReadCount(root, "n", MaxChoices) ?? 1,
+                    operation == OpenAiOperation.Completions ? ReadCount(root, "best_of", MaxChoices) ?? 1 : 1),
             HasTools = root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array
                        && tools.GetArrayLength() > 0,
         };
@@ -169,10 +178,44 @@ public sealed class OpenAiRequest : IDisposable
     private static bool ReadBool(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
 
-    private static int? ReadInt(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i)
-            ? i
-            : null;
+    /// <summary>OpenAI's own limit on <c>n</c> and <c>best_of</c>.</summary>
+    public const int MaxChoices = 128;
+
+    /// <summary>
+    /// A count the gateway prices the request by: absent or null, else an integer from 1 to <paramref name="max"/>.
+    /// Anything else is refused rather than guessed, since a negative or unread count would let a request through a
+    /// budget on an estimate it will not keep to.
+    /// </summary>
+    private static int? ReadCount(JsonElement obj, string name, int max)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var n))
+        {
+            throw new OpenAiException(400, $"Invalid type for '{name}': expected an integer, but got {Describe(value)} instead.",
+                OpenAiErrors.InvalidRequest, "invalid_type", name);
+        }
+
+        if (n < 1)
+        {
+            throw new OpenAiException(400, $"Invalid '{name}': integer below minimum value. Expected a value >= 1, but got {n} instead.",
+                OpenAiErrors.InvalidRequest, "integer_below_min_value", name);
+        }
+
+        if (n > max)
+        {
+            throw new OpenAiException(400, $"Invalid '{name}': integer above maximum value. Expected a value <= {max}, but got {n} instead.",
+                OpenAiErrors.InvalidRequest, "integer_above_max_value", name);
+        }
+
+        return (int)n;
+    }
+
+    private static string Describe(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number ? "a decimal number" : Describe(value.ValueKind);
 
     private static string Describe(JsonValueKind kind) => kind switch
     {
@@ -180,6 +223,7 @@ public sealed class OpenAiRequest : IDisposable
         JsonValueKind.String => "a string",
         JsonValueKind.Number => "a number",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Object => "an object",
         _ => "null",
     };
 

@@ -52,5 +52,6 @@ public sealed record BudgetTrace(
     [property: JsonPropertyName("daily_usd")] decimal? Daily,
     [property: JsonPropertyName("spent_this_month_usd")] decimal SpentThisMonth,
     [property: JsonPropertyName("monthly_usd")] decimal? Monthly,
+    [property: JsonPropertyName("in_flight_usd")] decimal InFlight,
     [property: JsonPropertyName("exceeded")] string? Exceeded,
     [property: JsonPropertyName("on_exceed")] string OnExceed);

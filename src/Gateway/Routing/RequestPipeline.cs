@@ -124,13 +124,7 @@ public sealed class RequestPipeline(
 
     private const int ClientClosedRequest = 499;
 
-    private OpenAiException BudgetExceeded(string team, TeamBudget budget)
-    {
-        var (day, month) = budgets.Spent(team);
-        return day >= budget.DailyUsd
-            ? OpenAiErrors.BudgetExceeded(team, "daily", day, budget.DailyUsd.Value)
-            : OpenAiErrors.BudgetExceeded(team, "monthly", month, budget.MonthlyUsd ?? 0);
-    }
+    private OpenAiException BudgetExceeded(string team, TeamBudget budget) => Router.BudgetExceeded(budgets.State(team), team, budget);
 
     private SpendRecord Record(ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,
         PromptClassification? classification, long started, int status, RouteDecision? decision = null) => new()

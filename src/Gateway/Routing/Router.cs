@@ -38,7 +38,9 @@ public sealed class Router(BudgetTracker budgets)
         }
 
         var promptTokens = (request.BodyLength + BytesPerToken - 1) / BytesPerToken;
-        var outputTokens = request.MaxTokens ?? policy.Objective?.ExpectedOutputTokens ?? PolicyObjective.DefaultExpectedOutputTokens;
+        // Every choice (n, best_of) is generated and billed.
+        var outputTokens = (int)Math.Min(int.MaxValue,
+            (long)(request.MaxTokens ?? policy.Objective?.ExpectedOutputTokens ?? PolicyObjective.DefaultExpectedOutputTokens) * request.Choices);
         if (trace is not null)
         {
             trace.EstimatedPromptTokens = promptTokens;
@@ -74,10 +76,7 @@ public sealed class Router(BudgetTracker budgets)
         var overBudget = budget is not null && OverBudget(budget, facts.Team, trace);
         if (overBudget && budget!.OnExceed == BudgetAction.Reject)
         {
-            var (day, month) = budgets.Spent(facts.Team);
-            throw day >= budget.DailyUsd
-                ? OpenAiErrors.BudgetExceeded(facts.Team, "daily", day, budget.DailyUsd.Value)
-                : OpenAiErrors.BudgetExceeded(facts.Team, "monthly", month, budget.MonthlyUsd!.Value);
+            throw BudgetExceeded(budgets.State(facts.Team), facts.Team, budget);
         }
 
         // 3. Rules.
@@ -236,16 +235,22 @@ public sealed class Router(BudgetTracker budgets)
 
     private bool OverBudget(TeamBudget budget, string team, DecisionTrace? trace)
     {
-        var (day, month) = budgets.Spent(team);
-        var exceeded = day >= budget.DailyUsd ? "daily" : month >= budget.MonthlyUsd ? "monthly" : null;
+        var state = budgets.State(team);
+        var exceeded = state.Exceeded(budget.DailyUsd, budget.MonthlyUsd);
         if (trace is not null)
         {
-            trace.Budget = new BudgetTrace(team, day, budget.DailyUsd, month, budget.MonthlyUsd, exceeded,
+            trace.Budget = new BudgetTrace(team, state.Day, budget.DailyUsd, state.Month, budget.MonthlyUsd, state.InFlight, exceeded,
                 budget.OnExceed == BudgetAction.Reject ? "reject" : "downgrade");
         }
 
         return exceeded is not null;
     }
+
+    /// <summary>The one 429 of a <c>reject</c> budget, from the state that refused the request.</summary>
+    internal static OpenAiException BudgetExceeded(BudgetState state, string team, TeamBudget budget) =>
+        state.Exceeded(budget.DailyUsd, null) is not null
+            ? OpenAiErrors.BudgetExceeded(team, "daily", state.Day, state.InFlight, budget.DailyUsd!.Value)
+            : OpenAiErrors.BudgetExceeded(team, "monthly", state.Month, state.InFlight, budget.MonthlyUsd ?? 0);
 
     private static bool IsCandidate(PolicyRoute route, bool excluded) => route.Available && !excluded;
 

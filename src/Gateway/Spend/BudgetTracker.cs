@@ -2,6 +2,14 @@ using System.Collections.Concurrent;
 
 namespace Gateway.Spend;
 
+/// <summary>A team's recorded spend in the current UTC day and month, and the estimates its requests in flight hold.</summary>
+public readonly record struct BudgetState(decimal Day, decimal Month, decimal InFlight)
+{
+    /// <summary>The period whose limit spend plus in-flight estimates have reached ("daily", "monthly"), or null.</summary>
+    public string? Exceeded(decimal? dailyLimit, decimal? monthlyLimit) =>
+        Day + InFlight >= dailyLimit ? "daily" : Month + InFlight >= monthlyLimit ? "monthly" : null;
+}
+
 /// <summary>
 /// Each team's spend in the current UTC day and month, read by routing to enforce budgets: seeded
 /// from the ledger at start, fed by every spend record, plus the estimated cost of requests in
@@ -31,6 +39,8 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
     /// </summary>
     public Reservation? TryReserve(string team, decimal estimatedUsd, decimal? dailyLimit, decimal? monthlyLimit)
     {
+        // An estimate is never negative: a negative hold would free budget for everyone else.
+        estimatedUsd = Math.Max(0, estimatedUsd);
         var spend = _teams.GetOrAdd(team, _ => new TeamSpend());
         return spend.TryReserve(estimatedUsd, dailyLimit, monthlyLimit, timeProvider.GetUtcNow().UtcDateTime)
             ? new Reservation(spend, estimatedUsd)
@@ -60,9 +70,16 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>USD spent by <paramref name="team"/> today and this month (UTC), reservations in flight included.</summary>
-    public (decimal Day, decimal Month) Spent(string team) =>
-        _teams.TryGetValue(team, out var spend) ? spend.Read(timeProvider.GetUtcNow().UtcDateTime) : (0, 0);
+    /// <summary>USD recorded for <paramref name="team"/> today and this month (UTC); requests in flight are not in it.</summary>
+    public (decimal Day, decimal Month) Spent(string team)
+    {
+        var state = State(team);
+        return (state.Day, state.Month);
+    }
+
+    /// <summary>What <paramref name="team"/> has spent and what its requests in flight hold, read together.</summary>
+    public BudgetState State(string team) =>
+        _teams.TryGetValue(team, out var spend) ? spend.Read(timeProvider.GetUtcNow().UtcDateTime) : default;
 
     internal sealed class TeamSpend
     {
@@ -123,12 +140,12 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
             }
         }
 
-        public (decimal, decimal) Read(DateTime now)
+        public BudgetState Read(DateTime now)
         {
             lock (_gate)
             {
                 Roll(now);
-                return (_dayTotal + _reserved, _monthTotal + _reserved);
+                return new BudgetState(_dayTotal, _monthTotal, _reserved);
             }
         }
 

@@ -128,7 +128,7 @@ public sealed class GatewayMetrics
         _usageEstimated = factory.CreateCounter(Names.UsageEstimatedCount, "Requests whose route reported no usage: the gateway counted the tokens (o200k) and flagged the ledger row.", Labels.Route);
         _ledgerPending = factory.CreateGauge(Names.LedgerPending, "Spend records accepted but not yet committed to the ledger.");
         _ledgerWrites = factory.CreateCounter(Names.LedgerWrites, "Spend records written to the ledger; result ok or failed (failed ones are retried).", Labels.Result);
-        _budgetSpent = factory.CreateGauge(Names.BudgetSpent, "Team spend in the current budget period (UTC day or month), in-flight reservations included.", Labels.Team, Labels.Period);
+        _budgetSpent = factory.CreateGauge(Names.BudgetSpent, "Team spend recorded in the current budget period (UTC day or month); requests still in flight are not included.", Labels.Team, Labels.Period);
         _budgetLimit = factory.CreateGauge(Names.BudgetLimit, "Team budget for the period, from the policy.", Labels.Team, Labels.Period);
         _budgetRemaining = factory.CreateGauge(Names.BudgetRemaining, "Team budget left in the period (never below 0).", Labels.Team, Labels.Period);
     }

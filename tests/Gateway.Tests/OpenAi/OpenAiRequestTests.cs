@@ -63,6 +63,36 @@ public sealed class OpenAiRequestTests
     }
 
     [Theory]
+    [InlineData("{\"max_tokens\":-5,", "max_tokens", "integer_below_min_value")]
+    [InlineData("{\"max_tokens\":0,", "max_tokens", "integer_below_min_value")]
+    [InlineData("{\"max_completion_tokens\":-1,", "max_completion_tokens", "integer_below_min_value")]
+    [InlineData("{\"max_tokens\":1.5,", "max_tokens", "invalid_type")]
+    [InlineData("{\"max_tokens\":\"100\",", "max_tokens", "invalid_type")]
+    [InlineData("{\"max_tokens\":1e40,", "max_tokens", "invalid_type")]
+    [InlineData("{\"max_tokens\":2147483648,", "max_tokens", "integer_above_max_value")]
+    [InlineData("{\"n\":0,", "n", "integer_below_min_value")]
+    [InlineData("{\"n\":129,", "n", "integer_above_max_value")]
+    [InlineData("{\"n\":true,", "n", "invalid_type")]
+    public void Parse_RejectsCountsABudgetCannotPrice(string prefix, string param, string code)
+    {
+        var error = Assert.Throws<OpenAiException>(() => Parse(prefix + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
+        Assert.Equal(400, error.Status);
+        Assert.Equal(param, error.Param);
+        Assert.Equal(code, error.Code);
+    }
+
+    [Theory]
+    [InlineData(OpenAiOperation.ChatCompletions, "{\"n\":4,\"messages\":[{\"role\":\"user\"}]}", 4)]
+    [InlineData(OpenAiOperation.ChatCompletions, "{\"n\":null,\"max_tokens\":null,\"messages\":[{\"role\":\"user\"}]}", 1)]
+    [InlineData(OpenAiOperation.Completions, "{\"n\":2,\"best_of\":5,\"prompt\":\"x\"}", 5)]
+    [InlineData(OpenAiOperation.Embeddings, "{\"model\":\"e\",\"n\":9,\"input\":\"x\"}", 1)]
+    public void Parse_CountsTheChoicesThatAreBilled(OpenAiOperation operation, string json, int choices)
+    {
+        using var request = Parse(json, operation);
+        Assert.Equal(choices, request.Choices);
+    }
+
+    [Theory]
     [InlineData(OpenAiOperation.Completions, "{\"prompt\":\"x\"}")]
     [InlineData(OpenAiOperation.Completions, "{\"prompt\":[\"x\",\"y\"]}")]
     [InlineData(OpenAiOperation.Embeddings, "{\"model\":\"e\",\"input\":\"x\"}")]
