@@ -13,30 +13,13 @@ internal static class ClassifyEndpoint
         admin.MapPost("/classify", async (HttpContext http, IPromptClassifier classifier, IOptions<OpenAiOptions> options) =>
         {
             var body = await RequestBodyReader.ReadAsync(http, options.Value.MaxRequestBodyBytes, http.RequestAborted);
-            using var document = Parse(body);
+            using var document = JsonBody.Parse(body);
             var root = document.RootElement;
             Validate(root);
             var result = classifier.Classify(root);
             return TypedResults.Ok(new ClassifyResponse(
                 result.Category, result.Scores, result.NeedsStrong, result.Confidence, result.ModelVersion));
         });
-
-    private static JsonDocument Parse(ReadOnlyMemory<byte> body)
-    {
-        if (body.IsEmpty)
-        {
-            throw OpenAiErrors.InvalidJson("the body is empty");
-        }
-
-        try
-        {
-            return JsonDocument.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            throw OpenAiErrors.InvalidJson($"line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}");
-        }
-    }
 
     /// <summary>The shape only: any text (empty, multilingual, multimodal parts) classifies.</summary>
     private static void Validate(JsonElement root)

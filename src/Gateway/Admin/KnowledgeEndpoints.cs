@@ -49,20 +49,13 @@ internal static class KnowledgeEndpoints
         string? text;
         if (contentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
         {
-            try
-            {
-                using var json = JsonDocument.Parse(body);
-                var root = json.RootElement;
-                string? Field(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-                text = Field("text");
-                id = Field("id") ?? id;
-                title = Field("title") ?? title;
-                source = Field("source") ?? source;
-            }
-            catch (JsonException ex)
-            {
-                throw OpenAiErrors.InvalidJson($"line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}");
-            }
+            using var json = JsonBody.Parse(body);
+            var root = json.RootElement;
+            string? Field(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            text = Field("text");
+            id = Field("id") ?? id;
+            title = Field("title") ?? title;
+            source = Field("source") ?? source;
         }
         else
         {

@@ -106,18 +106,11 @@ internal static class PolicyEndpoints
         var body = await RequestBodyReader.ReadAsync(http, options.MaxRequestBodyBytes, http.RequestAborted);
         if (http.Request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
         {
-            try
-            {
-                using var json = JsonDocument.Parse(body);
-                return json.RootElement.ValueKind == JsonValueKind.Object
-                       && json.RootElement.TryGetProperty("document"u8, out var document) && document.ValueKind == JsonValueKind.String
-                    ? document.GetString()!
-                    : throw OpenAiErrors.InvalidParameter("document", "Send the YAML as the body (Content-Type: application/yaml) or as {\"document\": \"…\"}.");
-            }
-            catch (JsonException ex)
-            {
-                throw OpenAiErrors.InvalidJson($"line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}");
-            }
+            using var json = JsonBody.Parse(body);
+            return json.RootElement.ValueKind == JsonValueKind.Object
+                   && json.RootElement.TryGetProperty("document"u8, out var document) && document.ValueKind == JsonValueKind.String
+                ? document.GetString()!
+                : throw OpenAiErrors.InvalidParameter("document", "Send the YAML as the body (Content-Type: application/yaml) or as {\"document\": \"…\"}.");
         }
 
         return body.IsEmpty ? throw OpenAiErrors.MissingParameter("document") : Encoding.UTF8.GetString(body.Span);

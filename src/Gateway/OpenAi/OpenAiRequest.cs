@@ -54,21 +54,7 @@ public sealed class OpenAiRequest : IDisposable
     /// <exception cref="OpenAiException">400 for malformed JSON or a missing required field.</exception>
     public static OpenAiRequest Parse(OpenAiOperation operation, ReadOnlyMemory<byte> body)
     {
-        if (body.IsEmpty)
-        {
-            throw OpenAiErrors.InvalidJson("the body is empty");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
-        }
-        catch (JsonException ex)
-        {
-            throw OpenAiErrors.InvalidJson($"line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}");
-        }
-
+        var document = JsonBody.Parse(body, maxDepth: 128);
         try
         {
             return Create(operation, document, body.Length);

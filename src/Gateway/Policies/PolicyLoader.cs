@@ -29,6 +29,11 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
             var inner = ex.InnerException?.Message ?? ex.Message;
             return PolicyLoadResult.Failed($"line {ex.Start.Line}, column {ex.Start.Column}: {inner}");
         }
+        catch (ArgumentException ex)
+        {
+            // YamlDotNet's scanner decodes "\udc00\ud800" with char.ConvertToUtf32, which throws instead of reporting.
+            return PolicyLoadResult.Failed($"an escape sequence is not valid text ({ex.Message.Split(" (Parameter", 2)[0]})");
+        }
 
         if (document is null)
         {

@@ -36,6 +36,19 @@ public sealed class PolicyLoaderTests
         Assert.Equal("openai", result.Policy.DefaultRoute.Upstream);
     }
 
+    [Theory]
+    [InlineData("{\"a\":\"\\udc00\\ud800\"}")]
+    [InlineData("a: \"\\ud800\"")]
+    [InlineData("a: \"\\U0011FFFF\"")]
+    [InlineData("a: \"\\xZZ\"")]
+    public void Load_AnUnreadableEscape_IsAnErrorNotAnException(string yaml)
+    {
+        var result = Loader().Load(yaml);
+
+        Assert.Null(result.Policy);
+        Assert.Contains(result.Errors, e => e.StartsWith("line 1", StringComparison.Ordinal) || e.Contains("escape", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Load_BuildsTheSnapshot()
     {
