@@ -217,6 +217,47 @@ public sealed class SpendLedgerTests : IAsyncLifetime
         Assert.Contains("gateway_usage_estimated_total{route=\"frontier\"} 2", await gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("\"prompt_tokens\":-1200")]
+    [InlineData("\"completion_tokens\":-300")]
+    [InlineData("\"prompt_tokens\":2147483647")]
+    [InlineData("\"cached_tokens\":-5")]
+    public async Task ProviderReportingNegativeOrAbsurdUsage_IsServed_AndCountedByTheGateway(string broken)
+    {
+        await using var gateway = await Start();
+        _upstream.Handler = async (context, received) =>
+        {
+            var model = received.Json["model"]!.GetValue<string>();
+            var field = broken[..(broken.IndexOf(':', StringComparison.Ordinal) + 1)];
+            string Break(string json) => System.Text.RegularExpressions.Regex.Replace(json, System.Text.RegularExpressions.Regex.Escape(field) + "[0-9]+", broken);
+            if (received.Json["stream"]?.GetValue<bool>() == true)
+            {
+                await FakeOpenAiUpstream.WriteSseAsync(context, FakeOpenAiUpstream.StreamEvents(model, includeUsage: true).Select(Break));
+                return;
+            }
+
+            await FakeOpenAiUpstream.WriteJsonAsync(context, Break(FakeOpenAiUpstream.ChatBody(model)));
+        };
+
+        using (var json = await Chat(gateway))
+        {
+            Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+            Assert.Contains(FakeOpenAiUpstream.CompletionText, await json.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var streamed = await Chat(gateway, stream: true))
+        {
+            Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+            Assert.EndsWith("data: [DONE]\n\n", await streamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var total = (await ReportWhen(gateway, 2))["total"]!;
+        Assert.Equal(2, total["requests"]!.GetValue<long>());
+        // The fake's stream usage has no cached_tokens to break; every broken report is counted by the gateway instead.
+        Assert.Equal(broken.Contains("cached", StringComparison.Ordinal) ? 1 : 2, total["estimated_usage_requests"]!.GetValue<long>());
+        Assert.InRange(total["cost_usd"]!.GetValue<decimal>(), 0.000001m, 0.01m);
+    }
+
     [Fact]
     public async Task StoreFailing_RecordsAreRetried_SpilledAtShutdown_AndReplayedAtStart()
     {

@@ -9,10 +9,12 @@ public static class Pricing
 
     public static decimal Cost(RoutePrice price, Usage usage)
     {
-        var cached = Math.Clamp(usage.CachedPromptTokens, 0, usage.PromptTokens);
-        var uncached = usage.PromptTokens - cached;
+        // Counts are never negative here (readers refuse them); clamping keeps pricing total on any input.
+        var prompt = Math.Max(0, usage.PromptTokens);
+        var cached = Math.Clamp(usage.CachedPromptTokens, 0, prompt);
+        var uncached = prompt - cached;
         var cachedRate = price.CachedInputPerMTok ?? price.InputPerMTok;
-        return (uncached * price.InputPerMTok + cached * cachedRate + usage.CompletionTokens * price.OutputPerMTok)
+        return ((decimal)uncached * price.InputPerMTok + (decimal)cached * cachedRate + (decimal)Math.Max(0, usage.CompletionTokens) * price.OutputPerMTok)
                / TokensPerPriceUnit;
     }
 }

@@ -19,6 +19,17 @@ public sealed class PricingTests
         Assert.Equal(0.0001m, Pricing.Cost(new RoutePrice(1m, 0m), new Usage(100, 0, 60)));
     }
 
+    [Theory]
+    [InlineData(-100, 10, 0, 0.0001)]
+    [InlineData(100, -10, 0, 0.00025)]
+    [InlineData(100, 0, -50, 0.00025)]
+    [InlineData(100, 0, 500, 0.000125)]
+    public void Cost_NeverThrows_AndNeverGoesNegative(int prompt, int completion, int cached, double expected)
+    {
+        var price = new RoutePrice(InputPerMTok: 2.50m, OutputPerMTok: 10m, CachedInputPerMTok: 1.25m);
+        Assert.Equal((decimal)expected, Pricing.Cost(price, new Usage(prompt, completion, cached)));
+    }
+
     [Fact]
     public void Cost_IsExactInDecimal()
     {

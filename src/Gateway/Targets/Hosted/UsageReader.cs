@@ -108,7 +108,14 @@ internal static class UsageReader
         }
     }
 
-    private static Usage ReadUsage(ref Utf8JsonReader reader)
+    /// <summary>
+    /// More tokens than any model's context holds in one request: a provider reporting this is broken, and pricing it
+    /// would put thousands of dollars on one ledger row.
+    /// </summary>
+    public const int MaxPlausibleTokens = 10_000_000;
+
+    /// <summary>The usage object, or null when a count is negative or implausible (then the gateway counts the tokens itself).</summary>
+    private static Usage? ReadUsage(ref Utf8JsonReader reader)
     {
         int prompt = 0, completion = 0, cached = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -150,7 +157,9 @@ internal static class UsageReader
             }
         }
 
-        return new Usage(prompt, completion, cached);
+        return prompt is < 0 or > MaxPlausibleTokens || completion is < 0 or > MaxPlausibleTokens || cached < 0
+            ? null
+            : new Usage(prompt, completion, Math.Min(cached, prompt));
     }
 
     private static int ReadInt(ref Utf8JsonReader reader)
