@@ -9,6 +9,6 @@ public static partial class KnowledgeCollections
 
     public static bool IsValidName(string name) => Name().IsMatch(name);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
+    [GeneratedRegex(@"\A[a-z0-9][a-z0-9_-]{0,63}\z")]
     private static partial Regex Name();
 }
