@@ -250,6 +250,51 @@ public sealed class PolicyAdminTests : GatewayWithUpstream
     }
 
     [Fact]
+    public async Task TornFileWrite_UnderTraffic_OnlyTheWholeDocumentGoesLive()
+    {
+        // Written the way cp, cat > and many editors write: truncate, write part, pause, write the rest. The first part
+        // alone is a valid policy (the changed routes without the budgets): it must never be served.
+        const string Budgets = "\nbudgets:\n  research: { daily_usd: 100, on_exceed: reject }\n";
+        var original = await ServedVersion();
+        var versions = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        var load = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await Gateway.Client.PostAsJsonAsync("/v1/chat/completions", new
+                {
+                    model = "auto",
+                    messages = new[] { new { role = "user", content = "hello there" } },
+                });
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                versions.Add(response.Headers.GetValues("x-gateway-policy-version").Single());
+            }
+        })).ToArray();
+
+        await using (var file = new FileStream(Gateway.PolicyPath, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite))
+        {
+            await Task.Delay(150);
+            await file.WriteAsync(Encoding.UTF8.GetBytes(Changed));
+            await file.FlushAsync();
+            await Task.Delay(300);
+            await file.WriteAsync(Encoding.UTF8.GetBytes(Budgets));
+        }
+
+        Assert.True(await Eventually(async () => await ServedVersion() != original, TimeSpan.FromSeconds(3)), "the whole document was not applied");
+        await Task.Delay(200);
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        using var admin = Gateway.AdminClient();
+        var served = await Json(await admin.GetAsync("/admin/policy"));
+        Assert.EndsWith(Budgets, served["document"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Subset(new HashSet<string> { original, served["version"]!.GetValue<string>() }, versions.ToHashSet());
+        var history = (await Json(await admin.GetAsync("/admin/policy/history")))["entries"]!.AsArray();
+        Assert.Single(history, e => e!["source"]!.GetValue<string>() == "file");
+    }
+
+    [Fact]
     public async Task Swap_UnderConcurrentRequests_EveryRequestSeesOneWholePolicy()
     {
         using var admin = Gateway.AdminClient();

@@ -83,7 +83,14 @@ public sealed class FilePolicyProvider(
         try
         {
             var path = FilePath;
+            var before = Stamp(path);
             var yaml = await File.ReadAllTextAsync(path, cancellationToken);
+            if (Stamp(path) != before)
+            {
+                // Written to while we read it: what we hold may be part of each version. The write raises another event.
+                return [];
+            }
+
             var version = PolicyLoader.Version(yaml);
             if (version == Current.Version)
             {
@@ -104,15 +111,21 @@ public sealed class FilePolicyProvider(
                 return result.Errors;
             }
 
-            var before = Current;
-            Publish(result, before, FileActor);
-            await audit.AppendAsync(timeProvider.GetUtcNow(), FileActor, FileActor, before, result.Policy, cancellationToken);
+            var previous = Current;
+            Publish(result, previous, FileActor);
+            await audit.AppendAsync(timeProvider.GetUtcNow(), FileActor, FileActor, previous, result.Policy, cancellationToken);
             return [];
         }
         finally
         {
             _applying.Release();
         }
+    }
+
+    private static (long Length, DateTime Written) Stamp(string path)
+    {
+        var info = new FileInfo(path);
+        return (info.Length, info.LastWriteTimeUtc);
     }
 
     /// <summary>

@@ -15,6 +15,6 @@ public sealed class PolicyOptions
     [Required]
     public string Path { get; set; } = "policies";
 
-    /// <summary>Apply edits of the file while running (default true): valid ones within ~1 s, invalid ones logged and ignored.</summary>
+    /// <summary>Apply edits of the file while running (default true): valid ones about 0.5 s after the file stops changing (so a file written in pieces is read whole), invalid ones logged and ignored.</summary>
     public bool ReloadOnChange { get; set; } = true;
 }
