@@ -46,7 +46,7 @@ public sealed class ClassifierTests : GatewayWithUpstream
         Assert.Equal(scores["coding"]!.GetValue<double>(), body["confidence"]!.GetValue<double>(), 6);
 
         using var status = await admin.GetAsync("/admin/status");
-        Assert.Equal((await Json(status))["classifierVersion"]!.GetValue<string>(), body["model_version"]!.GetValue<string>());
+        Assert.Equal((await Json(status))["classifier_version"]!.GetValue<string>(), body["model_version"]!.GetValue<string>());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Gateway.Auth;
 using Gateway.Classification;
 using Gateway.Policies;
@@ -19,7 +20,7 @@ public static class AdminEndpoints
                 policy.Version,
                 classifier.ModelVersion ?? "not loaded",
                 policy.DefaultRoute.Name,
-                policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks)).ToArray(),
+                policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks, r.Available, r.UnavailableReason)).ToArray(),
                 upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.ApiKey is not null)).ToArray(),
                 localModels.Names.Order(StringComparer.Ordinal)
                     .Select(n => localModels[n] is { } m ? new AdminLocalModelStatus(n, m.Options.Path, m.Failure is null, m.Failure) : new AdminLocalModelStatus(n, "", false, "not loaded yet"))
@@ -34,18 +35,32 @@ public static class AdminEndpoints
     }
 }
 
-/// <summary>What the gateway is running with; never includes a key.</summary>
+/// <summary>What the gateway is running with; never includes a key. Snake_case like every other admin body.</summary>
 public sealed record AdminStatus(
-    string PolicyVersion,
-    string ClassifierVersion,
-    string DefaultRoute,
-    IReadOnlyList<AdminRouteStatus> Routes,
-    IReadOnlyList<AdminUpstreamStatus> Upstreams,
-    IReadOnlyList<AdminLocalModelStatus> LocalModels,
-    int ClientKeys);
+    [property: JsonPropertyName("policy_version")] string PolicyVersion,
+    [property: JsonPropertyName("classifier_version")] string ClassifierVersion,
+    [property: JsonPropertyName("default_route")] string DefaultRoute,
+    [property: JsonPropertyName("routes")] IReadOnlyList<AdminRouteStatus> Routes,
+    [property: JsonPropertyName("upstreams")] IReadOnlyList<AdminUpstreamStatus> Upstreams,
+    [property: JsonPropertyName("local_models")] IReadOnlyList<AdminLocalModelStatus> LocalModels,
+    [property: JsonPropertyName("client_keys")] int ClientKeys);
 
-public sealed record AdminRouteStatus(string Name, string Kind, string? Upstream, string Model, IReadOnlyList<string> Fallbacks);
+public sealed record AdminRouteStatus(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("upstream")] string? Upstream,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("fallbacks")] IReadOnlyList<string> Fallbacks,
+    [property: JsonPropertyName("available")] bool Available,
+    [property: JsonPropertyName("unavailable_reason")] string? UnavailableReason);
 
-public sealed record AdminUpstreamStatus(string Name, string BaseUrl, bool HasApiKey);
+public sealed record AdminUpstreamStatus(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("base_url")] string BaseUrl,
+    [property: JsonPropertyName("has_api_key")] bool HasApiKey);
 
-public sealed record AdminLocalModelStatus(string Name, string Path, bool Loaded, string? Failure);
+public sealed record AdminLocalModelStatus(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("loaded")] bool Loaded,
+    [property: JsonPropertyName("failure")] string? Failure);

@@ -74,7 +74,7 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
         }
 
         return target is not null && targets.Contains(target)
-            ? null
+            ? kind == RouteKinds.Adapter && route.Upstream is null && route.AdapterFile is { Length: > 0 } file ? environment.MissingAdapter(file) : null
             : kind switch
             {
                 RouteKinds.Local => $"local model '{target}' is not configured (LocalModels:{target}:Path)",

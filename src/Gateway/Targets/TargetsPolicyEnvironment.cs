@@ -11,13 +11,19 @@ internal sealed class TargetsPolicyEnvironment(IEnumerable<IRouteTarget> targets
 
     public IReadOnlySet<string>? TargetsFor(string kind) => _byKind.GetValueOrDefault(kind);
 
-    /// <summary>The file must exist, be a GGUF LoRA adapter, and match the base model's architecture.</summary>
+    public string? MissingAdapter(string file)
+    {
+        var path = Hosting.AppFiles.Resolve(file, hostEnvironment.ContentRootPath);
+        return File.Exists(path) ? null : $"adapter file not found: {path}";
+    }
+
+    /// <summary>An adapter file that exists must be a GGUF LoRA adapter matching the base model's architecture.</summary>
     public string? CheckAdapter(string baseModel, string file)
     {
         var path = Hosting.AppFiles.Resolve(file, hostEnvironment.ContentRootPath);
         if (!File.Exists(path))
         {
-            return $"file not found: {path}";
+            return null;
         }
 
         IReadOnlyDictionary<string, object> metadata;

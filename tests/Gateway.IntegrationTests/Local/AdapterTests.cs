@@ -168,8 +168,37 @@ public sealed class AdapterTests : IAsyncLifetime
         { "wrong-architecture", "is a LoRA for 'gpt2' models, but base model 'tiny' is 'llama'" },
         { "a-model-not-an-adapter", "is not a LoRA adapter" },
         { "corrupt", "is not a readable GGUF file" },
-        { "missing", "file not found" },
     };
+
+    [Fact]
+    public async Task MissingAdapterFile_MakesOnlyThatRouteUnavailable_AtStartAndOnApply()
+    {
+        var missing = Path.Combine(Folder, "not-there.gguf");
+        var policy = Policy().Replace(LoraB, missing, StringComparison.Ordinal);
+        using var admin = _gateway.AdminClient();
+
+        var validation = JsonNode.Parse(await (await admin.PostAsync("/admin/policy/validate", new StringContent(policy, Encoding.UTF8, "application/yaml"))).Content.ReadAsStringAsync())!;
+        Assert.True(validation["valid"]!.GetValue<bool>(), validation.ToJsonString());
+        Assert.Contains(validation["warnings"]!.AsArray(), w => w!.GetValue<string>().StartsWith("routes.adapter-b: unavailable", StringComparison.Ordinal));
+
+        // A gateway started on that policy (the README's local-model example with the adapter not yet deployed) serves.
+        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, policy, new Dictionary<string, string?>
+        {
+            ["LocalModels:tiny:Path"] = Base,
+            ["LocalModels:tiny:ContextSize"] = "512",
+        });
+        using var startedAdmin = gateway.AdminClient();
+        var routes = JsonNode.Parse(await startedAdmin.GetStringAsync("/admin/status"))!["routes"]!.AsArray();
+        var b = routes.Single(r => r!["name"]!.GetValue<string>() == "adapter-b")!;
+        Assert.False(b["available"]!.GetValue<bool>());
+        Assert.Contains(missing, b["unavailable_reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(routes.Single(r => r!["name"]!.GetValue<string>() == "adapter-a")!["available"]!.GetValue<bool>());
+
+        using var pinned = await gateway.Client.PostAsJsonAsync("/v1/chat/completions", new { model = "adapter-b", messages = new[] { new { role = "user", content = "hi" } } });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, pinned.StatusCode);
+        using var other = await gateway.Client.PostAsJsonAsync("/v1/chat/completions", new { model = "adapter-a", max_tokens = 4, messages = new[] { new { role = "user", content = "hi" } } });
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+    }
 
     [Theory]
     [MemberData(nameof(BadAdapterFiles))]

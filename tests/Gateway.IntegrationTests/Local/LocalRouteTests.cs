@@ -274,7 +274,7 @@ public sealed class LocalRouteTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, auto.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/healthz")).StatusCode);
         using var admin = gateway.AdminClient();
-        var model = JsonNode.Parse(await admin.GetStringAsync("/admin/status"))!["localModels"]![0]!;
+        var model = JsonNode.Parse(await admin.GetStringAsync("/admin/status"))!["local_models"]![0]!;
         Assert.False(model["loaded"]!.GetValue<bool>());
         Assert.Contains(path, model["failure"]!.GetValue<string>(), StringComparison.Ordinal);
     }
