@@ -47,6 +47,19 @@ public sealed class ErrorResponseTests : GatewayWithUpstream
         Assert.Empty(Upstream.Received);
     }
 
+    [Theory]
+    [InlineData("/admin/policy/history?limit=abc")]
+    [InlineData("/admin/policy/history?limit=99999999999")]
+    public async Task UnbindableQueryParameter_Is400InOpenAiShape(string path)
+    {
+        using var admin = Gateway.AdminClient();
+
+        using var response = await admin.GetAsync(path);
+
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "bad_request");
+        Assert.Contains("limit", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task MissingPromptOnCompletions_Is400()
     {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.WebUtilities;
 using System.Text.Json;
 using Gateway.Admin;
 using Gateway.Auth;
@@ -49,6 +50,9 @@ public static class GatewayHostingExtensions
         services.AddSingleton<RequestPipeline>();
         services.AddHostedService<StartupReport>();
         services.AddHealthChecks();
+        // A query or route value that does not bind (?limit=abc) throws BadHttpRequestException with what failed,
+        // which OpenAiErrorMiddleware answers in the OpenAI shape, instead of an empty 400.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         return builder;
     }
 
@@ -64,6 +68,10 @@ public static class GatewayHostingExtensions
             {
                 StatusCodes.Status404NotFound => ErrorResponses.WriteAsync(http, OpenAiErrors.UnknownUrl(http.Request.Method, http.Request.Path)),
                 StatusCodes.Status405MethodNotAllowed => ErrorResponses.WriteAsync(http, OpenAiErrors.MethodNotAllowed(http.Request.Method, http.Request.Path)),
+                // Any other status the framework set without a body.
+                >= 400 and var status => ErrorResponses.WriteAsync(http, new OpenAiException(status,
+                    $"The request could not be served ({status} {ReasonPhrases.GetReasonPhrase(status)}).",
+                    status >= 500 ? OpenAiErrors.Server : OpenAiErrors.InvalidRequest, "http_" + status)),
                 _ => Task.CompletedTask,
             };
         });
