@@ -213,6 +213,27 @@ public sealed class HostedRouteTests : GatewayWithUpstream
     }
 
     [Fact]
+    public async Task Models_ListsOnlyWhatTheCallersTeamMayPin()
+    {
+        using var admin = Gateway.AdminClient();
+        var policy = GatewayHost.DefaultPolicy + """
+
+                pinnable_by: [support]
+            """;
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/policy", new StringContent(policy, Encoding.UTF8, "application/yaml"))).StatusCode);
+
+        var research = JsonNode.Parse(await Gateway.Client.GetStringAsync("/v1/models"))!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>());
+        using var support = new HttpClient { BaseAddress = Gateway.Client.BaseAddress };
+        support.DefaultRequestHeaders.Authorization = new("Bearer", GatewayHost.OtherTeamKey);
+        var supportIds = JsonNode.Parse(await support.GetStringAsync("/v1/models"))!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>());
+
+        Assert.Equal(["auto"], research);
+        Assert.Equal(["auto", "frontier", "big-model", "small-model", "embed-model"], supportIds);
+        using var pinned = await Gateway.Client.PostAsync("/v1/chat/completions", Json("""{"model":"frontier","messages":[{"role":"user","content":"hi"}]}"""));
+        Assert.Equal(HttpStatusCode.Forbidden, pinned.StatusCode);
+    }
+
+    [Fact]
     public async Task Metrics_CountServedRequestsByRouteTeamAndSpend()
     {
         using var response = await Gateway.Client.PostAsync("/v1/chat/completions",

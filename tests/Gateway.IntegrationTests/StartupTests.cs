@@ -52,6 +52,31 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task MetricsKey_WhenSet_GuardsMetrics_AndAcceptsTheAdminKeyToo()
+    {
+        const string metricsKey = "sk-metrics-scrape-key-0001";
+        await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:9/v1",
+            settings: new Dictionary<string, string?> { ["Auth:MetricsKey"] = metricsKey });
+        using var anonymous = new HttpClient { BaseAddress = new Uri(gateway.BaseUrl) };
+        using var scraper = new HttpClient { BaseAddress = new Uri(gateway.BaseUrl) };
+        scraper.DefaultRequestHeaders.Authorization = new("Bearer", metricsKey);
+        using var admin = gateway.AdminClient();
+
+        using var none = await anonymous.GetAsync("/metrics");
+        using var client = await gateway.Client.GetAsync("/metrics");
+        using var scraped = await scraper.GetAsync("/metrics");
+        using var byAdmin = await admin.GetAsync("/metrics");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Equal("missing_api_key", JsonNode.Parse(await none.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Unauthorized, client.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Contains("gateway_", await scraped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, byAdmin.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
     public async Task HealthAndReadiness_AnswerWithoutAKey()
     {
         await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:9/v1");

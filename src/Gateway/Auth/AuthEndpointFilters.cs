@@ -63,21 +63,40 @@ public static class AuthEndpointFilters
                 throw OpenAiErrors.AdminDisabled();
             }
 
-            var token = BearerToken.Read(http.Request);
-            if (token.IsEmpty)
-            {
-                throw OpenAiErrors.MissingKey();
-            }
-
-            if (!CryptographicOperations.FixedTimeEquals(
-                    SHA256.HashData(Encoding.UTF8.GetBytes(token.ToString())),
-                    SHA256.HashData(Encoding.UTF8.GetBytes(adminKey))))
+            if (!Matches(BearerToken.Read(http.Request), adminKey))
             {
                 throw OpenAiErrors.InvalidAdminKey();
             }
 
             return next(context);
         });
+
+    /// <summary>
+    /// When <c>Auth:MetricsKey</c> is set, requests under <paramref name="path"/> need it (or the admin key) as a bearer
+    /// token. A middleware, since the Prometheus endpoint is not a route handler that endpoint filters reach.
+    /// </summary>
+    public static IApplicationBuilder RequireMetricsKey(this IApplicationBuilder app, PathString path) =>
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(path), branch => branch.Use(static (http, next) =>
+        {
+            var auth = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
+            if (string.IsNullOrEmpty(auth.MetricsKey))
+            {
+                return next(http);
+            }
+
+            var token = BearerToken.Read(http.Request);
+            return Matches(token, auth.MetricsKey) || (!string.IsNullOrEmpty(auth.AdminKey) && Matches(token, auth.AdminKey))
+                ? next(http)
+                : throw OpenAiErrors.InvalidMetricsKey();
+        }));
+
+    /// <summary>Constant-time comparison of hashes; an empty token is missing, not wrong.</summary>
+    private static bool Matches(ReadOnlySpan<char> token, string key) =>
+        token.IsEmpty
+            ? throw OpenAiErrors.MissingKey()
+            : CryptographicOperations.FixedTimeEquals(
+                SHA256.HashData(Encoding.UTF8.GetBytes(token.ToString())),
+                SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
     /// <summary>The identity set by <see cref="RequireClientKey{TBuilder}"/>.</summary>
     public static ClientIdentity GetClientIdentity(this HttpContext context) =>

@@ -8,6 +8,12 @@ public sealed class AuthOptions
     /// <summary>Key for <c>/admin</c>. Empty (the default) disables the admin API.</summary>
     public string? AdminKey { get; set; }
 
+    /// <summary>
+    /// Key Prometheus sends (<c>authorization: { credentials: … }</c>) to read <c>/metrics</c>, which carries team
+    /// names and spend. Empty (the default): <c>/metrics</c> is open, for a scraper on a private network.
+    /// </summary>
+    public string? MetricsKey { get; set; }
+
     /// <summary>Static client keys, each mapped to a team. Empty by default: every <c>/v1</c> call gets 401.</summary>
     public List<ClientKeyOptions> Keys { get; set; } = [];
 }

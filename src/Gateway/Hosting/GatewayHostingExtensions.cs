@@ -61,6 +61,7 @@ public static class GatewayHostingExtensions
     {
         app.UseMiddleware<GatewayRequestMiddleware>();
         app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.RequireMetricsKey("/metrics");
         app.UseStatusCodePages(context =>
         {
             var http = context.HttpContext;

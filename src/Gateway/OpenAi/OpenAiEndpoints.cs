@@ -16,20 +16,20 @@ public static class OpenAiEndpoints
             pipeline.HandleAsync(http, OpenAiOperation.Completions));
         v1.MapPost("/embeddings", (HttpContext http, RequestPipeline pipeline) =>
             pipeline.HandleAsync(http, OpenAiOperation.Embeddings));
-        v1.MapGet("/models", (IPolicyProvider policies) =>
-            TypedResults.Json(ListModels(policies.Current), OpenAiJsonContext.Wire.ModelList));
+        v1.MapGet("/models", (HttpContext http, IPolicyProvider policies) =>
+            TypedResults.Json(ListModels(policies.Current, http.GetClientIdentity().Team), OpenAiJsonContext.Wire.ModelList));
         return endpoints;
     }
 
-    /// <summary><c>auto</c>, every route name, then every concrete model a client may pin.</summary>
-    internal static ModelList ListModels(RoutingPolicy policy)
+    /// <summary><c>auto</c>, then every route name and concrete model that <paramref name="team"/> may pin (the others would 403).</summary>
+    internal static ModelList ListModels(RoutingPolicy policy, string team)
     {
         var created = policy.LoadedAt.ToUnixTimeSeconds();
         var models = new List<ModelEntry> { new(OpenAiRequest.AutoModel, "model", created, "gateway") };
         var seen = new HashSet<string>(StringComparer.Ordinal) { OpenAiRequest.AutoModel };
         foreach (var route in policy.Routes)
         {
-            if (seen.Add(route.Name))
+            if (route.CanBePinnedBy(team) && seen.Add(route.Name))
             {
                 models.Add(new ModelEntry(route.Name, "model", created, "gateway"));
             }
@@ -37,7 +37,7 @@ public static class OpenAiEndpoints
 
         foreach (var (model, route) in policy.RoutesByModel)
         {
-            if (seen.Add(model))
+            if (route.CanBePinnedBy(team) && seen.Add(model))
             {
                 models.Add(new ModelEntry(model, "model", created, route.Upstream ?? route.Kind));
             }

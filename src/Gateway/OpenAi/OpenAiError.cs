@@ -74,6 +74,10 @@ public static class OpenAiErrors
     public static OpenAiException InvalidAdminKey() => new(401,
         "Incorrect admin key provided.", Authentication, "invalid_api_key");
 
+    public static OpenAiException InvalidMetricsKey() => new(401,
+        "Incorrect metrics key provided. /metrics needs Auth:MetricsKey (or the admin key) as 'Authorization: Bearer <key>'.",
+        Authentication, "invalid_api_key");
+
     public static OpenAiException ModelNotFound(string model) => new(404,
         $"The model '{model}' does not exist or you do not have access to it. GET /v1/models lists the models this gateway serves.",
         InvalidRequest, "model_not_found", "model");
