@@ -151,9 +151,18 @@ public sealed class SpendLedgerTests : IAsyncLifetime
     {
         await using var gateway = await Start(null, ("Ledger:Durability", "sync"), ("Ledger:FlushInterval", "00:00:05"));
 
-        (await Chat(gateway)).Dispose();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Chat(gateway)));
+        clock.Stop();
 
-        Assert.Equal(1, (await Report(gateway))["total"]!["requests"]!.GetValue<long>());
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(8, (await Report(gateway))["total"]!["requests"]!.GetValue<long>());
+        // Committed as soon as the writer is free (group commit), not after the 5 s flush interval.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"8 sync requests took {clock.Elapsed}");
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class LedgerOptions
     [Required]
     public string ConnectionString { get; set; } = "Data Source=data/gateway.db";
 
-    /// <summary><c>batched</c> (default): a record is committed within <see cref="FlushInterval"/>; graceful shutdown drains. <c>sync</c>: the response completes only after its record is committed.</summary>
+    /// <summary><c>batched</c> (default): a record is committed within <see cref="FlushInterval"/>; graceful shutdown drains. <c>sync</c>: the response completes only after its record is committed; records are committed as soon as the writer is free, together with whatever else is waiting (group commit), without waiting for <see cref="FlushInterval"/>.</summary>
     [Required]
     public string Durability { get; set; } = "batched";
 

@@ -115,7 +115,9 @@ public sealed class LedgerWriter(
                 }
             }
 
-            // Fill the batch, waiting up to the flush interval for more records (not when stopping).
+            // Fill the batch, waiting up to the flush interval for more records (not when stopping). In sync mode
+            // requests are waiting on their commit, so the batch is whoever is queued now (group commit): records
+            // that arrive while it is written form the next one.
             var deadline = timeProvider.GetTimestamp() + (long)(_options.FlushInterval.TotalSeconds * timeProvider.TimestampFrequency);
             while (batch.Count < _options.BatchSize)
             {
@@ -126,7 +128,7 @@ public sealed class LedgerWriter(
                 }
 
                 var left = TimeSpan.FromSeconds((deadline - timeProvider.GetTimestamp()) / (double)timeProvider.TimestampFrequency);
-                if (stoppingToken.IsCancellationRequested || left <= TimeSpan.Zero)
+                if (_options.IsSync || stoppingToken.IsCancellationRequested || left <= TimeSpan.Zero)
                 {
                     break;
                 }
