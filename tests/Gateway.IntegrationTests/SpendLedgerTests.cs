@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -265,6 +266,105 @@ public sealed class SpendLedgerTests : IAsyncLifetime
         // The fake's stream usage has no cached_tokens to break; every broken report is counted by the gateway instead.
         Assert.Equal(broken.Contains("cached", StringComparison.Ordinal) ? 1 : 2, total["estimated_usage_requests"]!.GetValue<long>());
         Assert.InRange(total["cost_usd"]!.GetValue<decimal>(), 0.000001m, 0.01m);
+    }
+
+    [Fact]
+    public async Task StreamDroppedAfterContent_IsRecordedWithTheDeliveredTokens()
+    {
+        await using var gateway = await Start();
+        _upstream.Handler = async (context, received) =>
+        {
+            // Role and two content chunks, then the connection drops: no finish, no usage, no [DONE].
+            var events = FakeOpenAiUpstream.StreamEvents(received.Json["model"]!.GetValue<string>(), includeUsage: true).Take(3);
+            context.Response.ContentType = "text/event-stream";
+            foreach (var e in events)
+            {
+                await context.Response.WriteAsync(e);
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(100);
+            }
+
+            context.Abort();
+        };
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "auto", stream = true, messages = new[] { new { role = "user", content = "Summarise the plot of Hamlet in two sentences." } } }),
+        };
+        using (var streamed = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+            await Assert.ThrowsAnyAsync<Exception>(async () =>
+            {
+                var text = await streamed.Content.ReadAsStringAsync();
+                Assert.Fail($"the stream ended cleanly: {text}");
+            });
+        }
+
+        var report = await ReportWhen(gateway, 1);
+        var row = report["rows"]!.AsArray().Single()!;
+        Assert.Equal(1, report["total"]!["estimated_usage_requests"]!.GetValue<long>());
+        Assert.True(report["total"]!["completion_tokens"]!.GetValue<long>() > 0, report.ToJsonString());
+        Assert.True(row["cost_usd"]!.GetValue<decimal>() > 0, report.ToJsonString());
+        var statuses = (await Report(gateway, "group_by=status"))["rows"]!.AsArray().Select(r => r!["group"]!["status"]!.GetValue<string>());
+        Assert.Equal(["502"], statuses);
+    }
+
+    [Fact]
+    public async Task UpstreamStallingMidBody_Is504_AsDocumented()
+    {
+        await using var gateway = await Start(null, ("Upstreams:fake:Timeout", "00:00:00.500"));
+        _upstream.Handler = async (context, received) =>
+        {
+            var body = FakeOpenAiUpstream.ChatBody(received.Json["model"]!.GetValue<string>());
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = body.Length;
+            await context.Response.WriteAsync(body[..40]);
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(20), context.RequestAborted);
+        };
+
+        using var response = await Chat(gateway);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("upstream_timeout", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        await ReportWhen(gateway, 1);
+        var statuses = (await Report(gateway, "group_by=status"))["rows"]!.AsArray().Select(r => r!["group"]!["status"]!.GetValue<string>());
+        Assert.Equal(["504"], statuses);
+    }
+
+    [Fact]
+    public async Task BodyCutShort_IsRecordedWithTheStatusTheClientWasGiven()
+    {
+        await using var gateway = await Start();
+        var uri = new Uri(gateway.BaseUrl);
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(uri.Host, uri.Port);
+            var stream = tcp.GetStream();
+            var head = $"POST /v1/chat/completions HTTP/1.1\r\nHost: {uri.Authority}\r\nAuthorization: Bearer {GatewayHost.ClientKey}\r\n"
+                       + "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"messages\":[";
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+            await stream.FlushAsync();
+            await Task.Delay(200);
+            tcp.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            var buffer = new byte[4096];
+            try
+            {
+                while (await stream.ReadAsync(buffer) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // Kestrel may reset a connection whose request it could not read.
+            }
+        }
+
+        await ReportWhen(gateway, 1);
+        var statuses = (await Report(gateway, "group_by=status"))["rows"]!.AsArray().Select(r => r!["group"]!["status"]!.GetValue<string>()).ToArray();
+        Assert.Single(statuses);
+        Assert.StartsWith("4", statuses[0], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -99,6 +99,12 @@ public sealed class RequestPipeline(
             record = Record(identity, feature, policy, request, classification, started, rejected.Status);
             throw;
         }
+        catch (BadHttpRequestException bad)
+        {
+            // The body could not be read (cut short, too slow): answered with this status by OpenAiErrorMiddleware.
+            record = Record(identity, feature, policy, request, classification, started, bad.StatusCode, decision);
+            throw;
+        }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away (nginx's 499): recorded, with whatever route had been chosen.

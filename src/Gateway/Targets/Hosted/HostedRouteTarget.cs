@@ -65,16 +65,21 @@ public sealed class HostedRouteTarget(
         }
 
         var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
-        if (http.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled
-                or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyClient or ForwarderError.RequestBodyClient)
+        // Text the client already received is paid for: when no usage came, the gateway counts it.
+        var delivered = http.Response.HasStarted && capture.Usage is null ? capture.CompletionWithoutUsage() : null;
+        if (http.RequestAborted.IsCancellationRequested || error is ForwarderError.ResponseBodyClient or ForwarderError.RequestBodyClient)
         {
             Log.ClientDisconnected(logger, upstream.Name, error);
-            return RouteOutcome.ClientGone with { Usage = capture.Usage, TimeToFirstByte = ttfb };
+            return RouteOutcome.ClientGone with { Usage = capture.Usage, CompletionWithoutUsage = delivered, TimeToFirstByte = ttfb };
         }
 
         metrics.UpstreamError(upstream.Name, error.ToString());
         Log.UpstreamFailed(logger, upstream.Name, error, exception?.GetType().Name, exception?.Message);
-        var timedOut = error == ForwarderError.RequestTimedOut || exception is TimeoutException;
+        // With the client still there, the only other cancellation is YARP's activity timeout: the provider went
+        // silent, before the headers or in the middle of the body.
+        var timedOut = error is ForwarderError.RequestTimedOut or ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled
+                           or ForwarderError.RequestBodyCanceled
+                       || exception is TimeoutException or OperationCanceledException;
         var failure = timedOut ? OpenAiErrors.UpstreamTimeout(upstream.Name)
             : error is ForwarderError.Request or ForwarderError.RequestCreation ? OpenAiErrors.UpstreamUnreachable(upstream.Name)
             : OpenAiErrors.UpstreamFailed(upstream.Name);
@@ -84,6 +89,7 @@ public sealed class HostedRouteTarget(
             Error = failure,
             Retryable = !http.Response.HasStarted,
             Usage = capture.Usage,
+            CompletionWithoutUsage = delivered,
             TimeToFirstByte = ttfb,
         };
     }
