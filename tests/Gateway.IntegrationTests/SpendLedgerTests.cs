@@ -368,6 +368,21 @@ public sealed class SpendLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Embeddings_AreNotComparedWithAChatPrice_SoRoutingClaimsNoSaving()
+    {
+        await using var gateway = await Start();
+
+        using var response = await gateway.Client.PostAsJsonAsync("/v1/embeddings", new { model = "embed-model", input = "Hamlet" });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var total = (await ReportWhen(gateway, 1))["total"]!;
+        // 8 prompt tokens at the embedding model's $0.02 per million; the reference route's chat price would say $0.00002.
+        Assert.Equal(0.00000016m, total["cost_usd"]!.GetValue<decimal>());
+        Assert.Equal(0.00000016m, total["counterfactual_cost_usd"]!.GetValue<decimal>());
+        Assert.Equal(0m, total["saved_usd"]!.GetValue<decimal>());
+    }
+
+    [Fact]
     public async Task StoreFailing_RecordsAreRetried_SpilledAtShutdown_AndReplayedAtStart()
     {
         var gateway = await Start(null, ("Ledger:FlushInterval", "00:00:00.050"));

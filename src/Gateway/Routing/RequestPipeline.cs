@@ -80,15 +80,19 @@ public sealed class RequestPipeline(
                 usage = estimator.Estimate(request.Root, completion);
                 metrics.UsageEstimated(result.Route.Name);
             }
+            var cost = usage is null ? 0 : Pricing.Cost(result.Route.PriceFor(result.Model), usage);
+            // What the reference route would have cost, like with like: an embedding is not a chat call, and the client
+            // names its embedding model (routing did not choose it), so its counterfactual is its own cost.
+            decimal? counterfactual = usage is null || policy.ReferenceRoute is not { } reference ? null
+                : operation == OpenAiOperation.Embeddings ? cost
+                : Pricing.Cost(reference.Price, usage);
             record = Record(identity, feature, policy, request, classification, started, result.Outcome.Status) with
             {
                 Route = result.Route.Name,
                 Model = result.Model,
                 Usage = usage,
-                CostUsd = usage is null ? 0 : Pricing.Cost(result.Route.PriceFor(result.Model), usage),
-                CounterfactualCostUsd = usage is null || policy.ReferenceRoute is not { } reference
-                    ? null
-                    : Pricing.Cost(reference.Price, usage),
+                CostUsd = cost,
+                CounterfactualCostUsd = counterfactual,
                 TimeToFirstByte = result.Outcome.TimeToFirstByte,
                 FallbackFrom = result.FallbackFrom,
             };
