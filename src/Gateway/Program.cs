@@ -6,8 +6,26 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.AddGateway();
 
 var app = builder.Build();
+
+// A wrong setting or policy: every problem, one line each, exit code 2; no stack trace.
+if (StartupCheck.Problems(app.Services) is { Count: > 0 } problems)
+{
+    StartupCheck.Report(problems, Console.Error);
+    return 2;
+}
+
 app.MapGateway();
-app.Run();
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (ex is not OutOfMemoryException)
+{
+    // The address is in use, a folder cannot be written…: the cause is the message (the host has logged the details).
+    Console.Error.WriteLine($"The gateway stopped: {ex.Message}");
+    return 1;
+}
 
 /// <summary>Entry point; public so tests can reference the assembly's host.</summary>
 public partial class Program;

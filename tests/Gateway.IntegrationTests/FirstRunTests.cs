@@ -73,4 +73,34 @@ public sealed class FirstRunTests
             Directory.Delete(workingDirectory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task WrongSettings_AreAllReportedOnePerLine_WithoutAStackTrace_AndExitCode2()
+    {
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList =
+            {
+                typeof(Program).Assembly.Location, "--urls", "http://127.0.0.1:0",
+                "--Upstreams:openai:BaseUrl=not a url", "--Auth:AdminKey=short", "--Ledger:Durability=maybe",
+            },
+            WorkingDirectory = Directory.CreateTempSubdirectory("gateway-bad-settings-").FullName,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+
+        using var process = Process.Start(startInfo)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var output = await stdout + stderr;
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("3 configuration problems", stderr, StringComparison.Ordinal);
+        Assert.Contains("  - Auth:AdminKey must be at least 16 characters", stderr, StringComparison.Ordinal);
+        Assert.Contains("  - Upstreams:openai:BaseUrl must be an absolute http(s) URL", stderr, StringComparison.Ordinal);
+        Assert.Contains("  - Ledger:Durability must be 'batched' or 'sync'", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
 }

@@ -40,6 +40,20 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task UnsetOptionalClientKey_MeansNoStaticKey_AsDockerComposePassesIt()
+    {
+        // docker-compose.yml: Auth__Keys__0__Key: ${GATEWAY_CLIENT_KEY:-} and a default team.
+        await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:9/v1", clientKeys: false,
+            settings: new Dictionary<string, string?> { ["Auth:Keys:0:Key"] = "", ["Auth:Keys:0:Team"] = "default" });
+        using var admin = gateway.AdminClient();
+
+        var status = JsonNode.Parse(await admin.GetStringAsync("/admin/status"))!;
+
+        Assert.Equal(0, status["client_keys"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client.GetAsync("/v1/models")).StatusCode);
+    }
+
+    [Fact]
     public async Task NoClientKeys_RequestsAreRefusedWithInstructions()
     {
         await using var gateway = await GatewayHost.StartAsync("http://127.0.0.1:9/v1", clientKeys: false);

@@ -19,15 +19,18 @@ internal sealed class AuthOptionsValidator : AbstractValidator<AuthOptions>
 {
     public AuthOptionsValidator()
     {
+        // An entry whose key is empty is no key (docker-compose passes an unset variable as ""): skipped, not an error.
         RuleForEach(o => o.Keys).ChildRules(key =>
         {
-            key.RuleFor(k => k.Key).NotEmpty().MinimumLength(16)
+            key.RuleFor(k => k.Key).MinimumLength(16).When(k => !string.IsNullOrEmpty(k.Key))
                 .WithMessage("must be at least 16 characters (a guessable client key is a spend leak)");
-            key.RuleFor(k => k.Team).NotEmpty().WithMessage("must name the team the key's spend counts against");
+            key.RuleFor(k => k.Team).NotEmpty().When(k => !string.IsNullOrEmpty(k.Key)).WithMessage("must name the team the key's spend counts against");
         }).OverridePropertyName("Keys");
-        RuleFor(o => o.Keys).Must(keys => keys.Select(k => k.Key).Distinct(StringComparer.Ordinal).Count() == keys.Count)
+        RuleFor(o => o.Keys).Must(keys => keys.Where(k => !string.IsNullOrEmpty(k.Key)).GroupBy(k => k.Key, StringComparer.Ordinal).All(g => g.Count() == 1))
             .WithMessage("must not contain the same key twice");
         RuleFor(o => o.AdminKey).MinimumLength(16).When(o => !string.IsNullOrEmpty(o.AdminKey))
+            .WithMessage("must be at least 16 characters");
+        RuleFor(o => o.MetricsKey).MinimumLength(16).When(o => !string.IsNullOrEmpty(o.MetricsKey))
             .WithMessage("must be at least 16 characters");
     }
 }

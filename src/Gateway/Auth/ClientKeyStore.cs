@@ -16,7 +16,7 @@ public sealed class ClientKeyStore
     public ClientKeyStore(IOptions<AuthOptions> options)
     {
         var byHash = new Dictionary<string, ClientIdentity>(StringComparer.Ordinal);
-        foreach (var key in options.Value.Keys)
+        foreach (var key in options.Value.Keys.Where(k => !string.IsNullOrEmpty(k.Key)))
         {
             var hash = Hash(key.Key);
             byHash[hash] = new ClientIdentity(string.IsNullOrWhiteSpace(key.Name) ? $"key-{hash[..8]}" : key.Name, key.Team);

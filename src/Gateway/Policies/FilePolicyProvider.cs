@@ -35,6 +35,18 @@ public sealed class FilePolicyProvider(
     /// <summary>The policy file in use.</summary>
     public string FilePath => ResolveFile(options.Value.Path, hostEnvironment.ContentRootPath);
 
+    /// <summary>What would keep <see cref="StartAsync"/> from loading the policy file, each error prefixed with the file; empty when it loads.</summary>
+    public IReadOnlyList<string> Check()
+    {
+        var path = FilePath;
+        if (!File.Exists(path))
+        {
+            return [$"{path}: file not found; set Policies:Path to the folder holding {PolicyOptions.RoutingFileName}"];
+        }
+
+        return loader.Load(File.ReadAllText(path)).Errors.Select(e => $"{path}: {e}").ToList();
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var path = FilePath;
