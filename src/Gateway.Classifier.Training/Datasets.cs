@@ -80,7 +80,10 @@ internal static class Datasets
         return rows;
     }
 
-    /// <summary>Reads prompts to score for calibration: chat requests (<c>messages</c>) or <c>prompt</c> lines, with optional correctness.</summary>
+    /// <summary>
+    /// Reads prompts to score for calibration: chat requests (<c>messages</c>), <c>prompt</c> lines (the preference files) or
+    /// <c>text</c> lines (the labelled category files), with optional correctness.
+    /// </summary>
     public static List<(string Request, bool? Strong, bool? Weak)> ReadPrompts(string path)
     {
         var rows = new List<(string, bool?, bool?)>();
@@ -89,7 +92,7 @@ internal static class Datasets
             var node = JsonNode.Parse(line) ?? throw new InvalidDataException($"{path}:{number}: empty line");
             var request = node["messages"] is { } messages
                 ? new JsonObject { ["messages"] = messages.DeepClone() }.ToJsonString()
-                : UserRequest((string?)node["prompt"] ?? throw new InvalidDataException($"{path}:{number}: needs messages or prompt"));
+                : UserRequest((string?)node["prompt"] ?? (string?)node["text"] ?? throw new InvalidDataException($"{path}:{number}: needs messages, prompt or text"));
             rows.Add((request, (bool?)node["strong_correct"], (bool?)node["weak_correct"]));
         }
 

@@ -102,11 +102,14 @@ public sealed class ErrorResponseTests : GatewayWithUpstream
         Assert.Empty(Upstream.Received);
     }
 
-    [Fact]
-    public async Task AutoModelOnEmbeddings_Is404()
+    [Theory]
+    [InlineData("""{"model":"auto","input":"x"}""")]
+    [InlineData("""{"input":"x"}""")]
+    public async Task AutoOrNoModelOnEmbeddings_Is400_ListingTheModels(string body)
     {
-        using var response = await Gateway.Client.PostAsync("/v1/embeddings", new StringContent("""{"model":"auto","input":"x"}"""));
-        await AssertErrorAsync(response, HttpStatusCode.NotFound, "model_not_found", "model");
+        using var response = await Gateway.Client.PostAsync("/v1/embeddings", new StringContent(body));
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "model_required", "model");
+        Assert.EndsWith("big-model, embed-model, small-model.", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

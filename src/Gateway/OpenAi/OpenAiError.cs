@@ -82,6 +82,11 @@ public static class OpenAiErrors
         $"The model '{model}' does not exist or you do not have access to it. GET /v1/models lists the models this gateway serves.",
         InvalidRequest, "model_not_found", "model");
 
+    public static OpenAiException EmbeddingsNeedAModel(IEnumerable<string> models) => new(400,
+        "Embeddings need a concrete model: 'auto' is not routed, since vectors are only comparable within one model. "
+        + $"Name one of the models this gateway serves: {string.Join(", ", models.Order(StringComparer.Ordinal))}.",
+        InvalidRequest, "model_required", "model");
+
     public static OpenAiException ModelNotAllowed(string model, string team) => new(403,
         $"Team '{team}' may not pin '{model}': the routing policy does not list the team under pinnable_by. Use model \"auto\" or ask an admin.",
         Permission, "model_not_allowed", "model");

@@ -32,7 +32,8 @@ public sealed class Router(BudgetTracker budgets)
         if (request.Operation == OpenAiOperation.Embeddings)
         {
             // Embedding vectors are only comparable within one model, so the client names it.
-            var embeddingRoute = policy.RoutesByModel.GetValueOrDefault(requested) ?? throw OpenAiErrors.ModelNotFound(requested);
+            var embeddingRoute = policy.RoutesByModel.GetValueOrDefault(requested)
+                ?? throw (requested == OpenAiRequest.AutoModel ? OpenAiErrors.EmbeddingsNeedAModel(policy.RoutesByModel.Where(m => m.Value.CanBePinnedBy(facts.Team)).Select(m => m.Key)) : OpenAiErrors.ModelNotFound(requested));
             CheckPin(embeddingRoute, requested, facts.Team);
             return Finish(policy, embeddingRoute, requested, DecisionVia.Model, null, $"model '{requested}' named by the client", null);
         }
