@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -118,7 +119,7 @@ public sealed class ClassifierTests : GatewayWithUpstream
 /// <summary>A retrained model dropped over the served file is swapped in; a broken one is refused.</summary>
 public sealed class ClassifierHotSwapTests : IAsyncLifetime
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-classifier-").FullName;
+    private readonly string _folder = TestFolders.Create("gateway-classifier-").FullName;
     private FakeOpenAiUpstream _upstream = null!;
     private GatewayHost _gateway = null!;
 

@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -97,7 +98,7 @@ public sealed class DashboardTests
             ["Upstreams:down:BaseUrl"] = "http://127.0.0.1:9/v1", // discard port: connection refused
             ["Upstreams:down:ApiKey"] = "unused-key",
         });
-        var folder = Directory.CreateTempSubdirectory("gateway-prometheus-").FullName;
+        var folder = TestFolders.Create("gateway-prometheus-").FullName;
         var port = FreePort();
         var target = new Uri(gateway.BaseUrl).Authority;
         await File.WriteAllTextAsync(Path.Combine(folder, "prometheus.yml"), $$"""

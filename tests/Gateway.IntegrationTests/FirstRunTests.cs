@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
@@ -10,7 +11,7 @@ public sealed class FirstRunTests
     [Fact]
     public async Task GatewayProcess_StartsOnEmbeddedDefaults_FromAnyWorkingDirectory()
     {
-        var workingDirectory = Directory.CreateTempSubdirectory("gateway-first-run-").FullName;
+        var workingDirectory = TestFolders.Create("gateway-first-run-").FullName;
         var startInfo = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { typeof(Program).Assembly.Location, "--urls", "http://127.0.0.1:0" },
@@ -84,7 +85,7 @@ public sealed class FirstRunTests
                 typeof(Program).Assembly.Location, "--urls", "http://127.0.0.1:0",
                 "--Upstreams:openai:BaseUrl=not a url", "--Auth:AdminKey=short", "--Ledger:Durability=maybe",
             },
-            WorkingDirectory = Directory.CreateTempSubdirectory("gateway-bad-settings-").FullName,
+            WorkingDirectory = TestFolders.Create("gateway-bad-settings-").FullName,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };

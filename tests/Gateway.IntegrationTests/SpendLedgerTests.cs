@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using Microsoft.AspNetCore.Http;
 using System.Globalization;
 using System.Net;
@@ -20,7 +21,7 @@ public sealed class SpendLedgerTests : IAsyncLifetime
     // Its streams report 40 prompt and 7 completion tokens: $0.00017.
     private const decimal StreamCost = 0.00017m;
 
-    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-spend-").FullName;
+    private readonly string _folder = TestFolders.Create("gateway-spend-").FullName;
     private FakeOpenAiUpstream _upstream = null!;
 
     private string ConnectionString => $"Data Source={Path.Combine(_folder, "gateway.db")}";

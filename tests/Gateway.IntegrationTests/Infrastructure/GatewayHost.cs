@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -62,7 +63,7 @@ public sealed class GatewayHost : IAsyncDisposable
     public static async Task<GatewayHost> StartAsync(string upstreamBaseUrl, string? policy = null,
         IDictionary<string, string?>? settings = null, bool clientKeys = true)
     {
-        var policyDirectory = Directory.CreateTempSubdirectory("gateway-policy-").FullName;
+        var policyDirectory = TestFolders.Create("gateway-policy-").FullName;
         await File.WriteAllTextAsync(Path.Combine(policyDirectory, "routing.yaml"), policy ?? DefaultPolicy);
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions

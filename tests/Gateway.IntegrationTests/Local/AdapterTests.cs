@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -9,7 +10,7 @@ namespace Gateway.IntegrationTests.Local;
 /// <summary>LoRA adapters on the local base model (and a hosted adapter), over HTTP.</summary>
 public sealed class AdapterTests : IAsyncLifetime
 {
-    private static readonly string Folder = Directory.CreateTempSubdirectory("adapters-").FullName;
+    private static readonly string Folder = TestFolders.Create("adapters-").FullName;
     private static readonly string Base = TinyGguf.Write(Path.Combine(Folder, "base.gguf"));
     private static readonly string LoraA = TinyGguf.WriteLora(Path.Combine(Folder, "a.gguf"), seed: 2);
     private static readonly string LoraB = TinyGguf.WriteLora(Path.Combine(Folder, "b.gguf"), seed: 3);

@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -36,7 +37,7 @@ public sealed class KnowledgeTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upstream = await FakeOpenAiUpstream.StartAsync();
-        var model = TinyGguf.Write(Path.Combine(Directory.CreateTempSubdirectory("knowledge-").FullName, "tiny.gguf"));
+        var model = TinyGguf.Write(Path.Combine(TestFolders.Create("knowledge-").FullName, "tiny.gguf"));
         _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, Policy, new Dictionary<string, string?>
         {
             ["LocalModels:tiny:Path"] = model,

@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Json;
@@ -12,7 +13,7 @@ namespace Gateway.IntegrationTests.Local;
 public sealed class LocalRouteTests : IAsyncLifetime
 {
     private static readonly Lazy<string> Model = new(() =>
-        TinyGguf.Write(Path.Combine(Directory.CreateTempSubdirectory("local-route-").FullName, "tiny.gguf")));
+        TinyGguf.Write(Path.Combine(TestFolders.Create("local-route-").FullName, "tiny.gguf")));
 
     private static string Policy(string defaultRoute = "local", string localFallbacks = "[]") => $$"""
         default_route: {{defaultRoute}}
@@ -173,7 +174,7 @@ public sealed class LocalRouteTests : IAsyncLifetime
     {
         // A Llama 3 style template in the GGUF metadata (llama.cpp recognises it by its header tokens).
         const string llama3 = "{% for message in messages %}<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n{{ message['content'] }}<|eot_id|>{% endfor %}";
-        var withTemplate = TinyGguf.Write(Path.Combine(Directory.CreateTempSubdirectory("templated-").FullName, "tiny.gguf"), chatTemplate: llama3);
+        var withTemplate = TinyGguf.Write(Path.Combine(TestFolders.Create("templated-").FullName, "tiny.gguf"), chatTemplate: llama3);
         var templated = await Start(null, withTemplate);
         var plain = await Start();
         object Body() => new { model = "auto", max_tokens = 1, messages = new[] { new { role = "user", content = "hello" } } };
@@ -258,7 +259,7 @@ public sealed class LocalRouteTests : IAsyncLifetime
     [InlineData("corrupt")]
     public async Task BrokenModelFile_GatewayStaysUp_AndTheRouteAnswers503(string kind)
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("broken-gguf-").FullName, "model.gguf");
+        var path = Path.Combine(TestFolders.Create("broken-gguf-").FullName, "model.gguf");
         if (kind == "corrupt")
         {
             await File.WriteAllBytesAsync(path, "GGUF this is not a model"u8.ToArray());

@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using Gateway.IntegrationTests.Infrastructure;
 using LLama;
 using LLama.Common;
@@ -10,7 +11,7 @@ public sealed class TinyGgufTests
     [Fact]
     public async Task TinyModel_LoadsAndGenerates()
     {
-        var path = TinyGguf.Write(Path.Combine(Directory.CreateTempSubdirectory("tiny-gguf-").FullName, "tiny.gguf"));
+        var path = TinyGguf.Write(Path.Combine(TestFolders.Create("tiny-gguf-").FullName, "tiny.gguf"));
         var parameters = new ModelParams(path) { ContextSize = 256 };
 
         using var weights = LLamaWeights.LoadFromFile(parameters);

@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Classification;
@@ -47,7 +48,7 @@ public sealed class TrainingRunTests
     [Fact]
     public void Train_WritesModelLabelsAndCard_ThatTheGatewayLoads()
     {
-        var folder = Directory.CreateTempSubdirectory("classifier-train-").FullName;
+        var folder = TestFolders.Create("classifier-train-").FullName;
         var output = new StringWriter();
 
         var exit = Train(SamplePath, [WritePreferences(folder)], Path.Combine(folder, "out"), Quick, output, Evaluation.All);
@@ -73,7 +74,7 @@ public sealed class TrainingRunTests
     [Fact]
     public void Train_SameSeed_SameBytes_OtherSeed_OtherModel()
     {
-        var folder = Directory.CreateTempSubdirectory("classifier-seed-").FullName;
+        var folder = TestFolders.Create("classifier-seed-").FullName;
         var prefs = WritePreferences(folder);
 
         Train(SamplePath, [prefs], Path.Combine(folder, "a"), Quick, TextWriter.Null);
@@ -88,7 +89,7 @@ public sealed class TrainingRunTests
     [Fact]
     public void Train_UnknownCategoryInData_RefusesWithTheCategory()
     {
-        var folder = Directory.CreateTempSubdirectory("classifier-bad-").FullName;
+        var folder = TestFolders.Create("classifier-bad-").FullName;
         var data = Path.Combine(folder, "bad.jsonl");
         File.WriteAllText(data, """{"text":"x","label":"poetry","source":"s","lang":"en"}""" + "\n");
         var output = new StringWriter();
@@ -112,7 +113,7 @@ public sealed class TrainingRunTests
     [Fact]
     public void Calibrate_StrongShare_PrintsTheThresholdThatSendsThatShare()
     {
-        var folder = Directory.CreateTempSubdirectory("classifier-calibrate-").FullName;
+        var folder = TestFolders.Create("classifier-calibrate-").FullName;
         var data = Path.Combine(folder, "prompts.jsonl");
         File.WriteAllLines(data, new[]
         {
@@ -142,7 +143,7 @@ public sealed class TrainingRunTests
     [Fact]
     public void Calibrate_TargetQualityWithoutCorrectness_IsRefused()
     {
-        var folder = Directory.CreateTempSubdirectory("classifier-calibrate-").FullName;
+        var folder = TestFolders.Create("classifier-calibrate-").FullName;
         var data = Path.Combine(folder, "prompts.jsonl");
         File.WriteAllText(data, """{"prompt":"hello"}""" + "\n");
         var output = new StringWriter();

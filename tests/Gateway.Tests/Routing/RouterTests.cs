@@ -78,7 +78,9 @@ public sealed class RouterTests
     public void Embeddings_NeedAConcreteModel()
     {
         Assert.Equal("text-embedding-3-small", Decide("text-embedding-3-small", OpenAiOperation.Embeddings).TargetModel);
-        Assert.Equal(404, Assert.Throws<OpenAiException>(() => Decide("auto", OpenAiOperation.Embeddings)).Status);
+        var auto = Assert.Throws<OpenAiException>(() => Decide("auto", OpenAiOperation.Embeddings));
+        Assert.Equal((400, "model_required"), (auto.Status, auto.Code));
+        Assert.Contains("text-embedding-3-small", auto.Message, StringComparison.Ordinal);
         Assert.Equal(404, Assert.Throws<OpenAiException>(() => Decide("frontier", OpenAiOperation.Embeddings)).Status);
     }
 }

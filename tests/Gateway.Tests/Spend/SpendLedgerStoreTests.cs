@@ -29,7 +29,7 @@ public sealed class SpendLedgerStoreTests
         PolicyVersion = "abc123def456",
     };
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Providers))]
     public async Task Totals_GroupAndSumExactly(string provider)
     {
@@ -62,7 +62,7 @@ public sealed class SpendLedgerStoreTests
         Assert.Equal(0m, support.SavedUsd); // no reference route: counterfactual = cost
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Providers))]
     public async Task Append_SameRequestTwice_CountsOnce(string provider)
     {
@@ -77,7 +77,7 @@ public sealed class SpendLedgerStoreTests
         Assert.Equal(0.002m, total.CostUsd);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Providers))]
     public async Task Totals_RangeIsFromInclusiveToExclusive_AndByDay(string provider)
     {
@@ -100,7 +100,7 @@ public sealed class SpendLedgerStoreTests
         Assert.Empty(await store.TotalsAsync(new SpendQuery(Day.AddYears(1), Day.AddYears(2), ["team"]), CancellationToken.None));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Providers))]
     public async Task TeamSpend_SplitsTodayFromTheMonth(string provider)
     {
