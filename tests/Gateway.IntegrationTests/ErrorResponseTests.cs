@@ -169,7 +169,7 @@ public sealed class ErrorResponseTests : GatewayWithUpstream
 /// <summary>Upstream failures: unreachable → 502, too slow → 504, and the fallback chain.</summary>
 public sealed class UpstreamFailureTests
 {
-    private static int UnusedPort()
+    internal static int UnusedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -208,6 +208,8 @@ public sealed class UpstreamFailureTests
         var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
         Assert.Equal("upstream_timeout", error["code"]!.GetValue<string>());
     }
+
+    internal static string FallbackPolicyText => FallbackPolicy;
 
     private static string FallbackPolicy => """
         default_route: primary

@@ -21,7 +21,7 @@ public static class AdminEndpoints
                 classifier.ModelVersion ?? "not loaded",
                 policy.DefaultRoute.Name,
                 policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks, r.Available, r.UnavailableReason)).ToArray(),
-                upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.ApiKey is not null)).ToArray(),
+                upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.ApiKey is not null, u.Resilience.CircuitState)).ToArray(),
                 localModels.Names.Order(StringComparer.Ordinal)
                     .Select(n => localModels[n] is { } m ? new AdminLocalModelStatus(n, m.Options.Path, m.Failure is null, m.Failure) : new AdminLocalModelStatus(n, "", false, "not loaded yet"))
                     .ToArray(),
@@ -57,7 +57,8 @@ public sealed record AdminRouteStatus(
 public sealed record AdminUpstreamStatus(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("base_url")] string BaseUrl,
-    [property: JsonPropertyName("has_api_key")] bool HasApiKey);
+    [property: JsonPropertyName("has_api_key")] bool HasApiKey,
+    [property: JsonPropertyName("circuit")] string Circuit);
 
 public sealed record AdminLocalModelStatus(
     [property: JsonPropertyName("name")] string Name,

@@ -140,6 +140,13 @@ public static class OpenAiErrors
     public static OpenAiException UpstreamTimeout(string upstream) => new(504,
         $"The upstream provider '{upstream}' did not answer in time.", Upstream, "upstream_timeout");
 
+    public static OpenAiException UpstreamCircuitOpen(string upstream, TimeSpan? retryAfter) => new(503,
+        $"The upstream provider '{upstream}' is failing and is not being tried for a while (circuit open); try again shortly.",
+        Upstream, "upstream_circuit_open")
+    {
+        RetryAfterSeconds = retryAfter is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null,
+    };
+
     public static OpenAiException UpstreamFailed(string upstream) => new(502,
         $"The upstream provider '{upstream}' failed while answering.", Upstream, "upstream_error");
 

@@ -22,6 +22,8 @@ public sealed class GatewayMetrics
         public const string TimeToFirstByte = "gateway_time_to_first_byte_seconds";
         public const string UpstreamErrors = "gateway_upstream_errors_total";
         public const string Fallbacks = "gateway_fallbacks_total";
+        public const string UpstreamRetries = "gateway_upstream_retries_total";
+        public const string UpstreamCircuit = "gateway_upstream_circuit_state";
         public const string Classifications = "gateway_classifications_total";
         public const string NeedsStrong = "gateway_classifier_needs_strong";
         public const string ClassifierReloads = "gateway_classifier_reloads_total";
@@ -69,6 +71,8 @@ public sealed class GatewayMetrics
     private readonly Histogram _ttfb;
     private readonly Counter _upstreamErrors;
     private readonly Counter _fallbacks;
+    private readonly Counter _upstreamRetries;
+    private readonly Gauge _upstreamCircuit;
     private readonly Counter _classifications;
     private readonly Histogram _needsStrong;
     private readonly Counter _classifierReloads;
@@ -107,6 +111,10 @@ public sealed class GatewayMetrics
             Labels.Upstream, Labels.Reason);
         _fallbacks = factory.CreateCounter(Names.Fallbacks, "Requests moved from one route to its fallback.",
             Labels.From, Labels.To);
+        _upstreamRetries = factory.CreateCounter(Names.UpstreamRetries, "Attempts repeated on the same upstream before any fallback, by the failure that caused them.",
+            Labels.Upstream, Labels.Reason);
+        _upstreamCircuit = factory.CreateGauge(Names.UpstreamCircuit, "Circuit breaker per upstream: 0 closed (serving), 1 half-open (probing), 2 open (skipped).",
+            Labels.Upstream);
         _classifications = factory.CreateCounter(Names.Classifications, "Prompts classified, by predicted category.",
             Labels.Category);
         _needsStrong = factory.CreateHistogram(Names.NeedsStrong, "The classifier's needs_strong probability per prompt.",
@@ -160,6 +168,10 @@ public sealed class GatewayMetrics
     public void UpstreamError(string upstream, string reason) => _upstreamErrors.WithLabels(upstream, reason).Inc();
 
     public void Fallback(string fromRoute, string toRoute) => _fallbacks.WithLabels(fromRoute, toRoute).Inc();
+
+    public void UpstreamRetry(string upstream, string reason) => _upstreamRetries.WithLabels(upstream, reason).Inc();
+
+    public void UpstreamCircuit(string upstream, int state) => _upstreamCircuit.WithLabels(upstream).Set(state);
 
     /// <summary>Category labels come from the model's fixed label list, never from the prompt.</summary>
     public void Classified(PromptClassification classification)

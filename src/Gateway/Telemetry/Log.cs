@@ -89,6 +89,12 @@ internal static partial class Log
     [LoggerMessage(2002, LogLevel.Warning, "Route {Route} failed with status {Status}; falling back to {NextRoute}")]
     public static partial void FallingBack(ILogger logger, string route, int status, string nextRoute);
 
+    [LoggerMessage(2003, LogLevel.Information, "Retrying upstream {Upstream} after {Reason} (retry {Retry}, in {DelayMs} ms)")]
+    public static partial void UpstreamRetry(ILogger logger, string upstream, string reason, int retry, long delayMs);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Circuit for upstream {Upstream} is {State}")]
+    public static partial void UpstreamCircuit(ILogger logger, string upstream, string state);
+
     [LoggerMessage(2100, LogLevel.Error, "Unhandled error in request {RequestId}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string requestId);
 }

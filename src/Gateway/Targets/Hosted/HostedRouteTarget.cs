@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Telemetry;
+using Polly.CircuitBreaker;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Targets.Hosted;
@@ -19,71 +20,115 @@ public sealed class HostedRouteTarget(
 
     public IReadOnlySet<string> KnownTargets => upstreams.Names;
 
+    /// <summary>Statuses worth repeating on the same upstream: the provider did no work and may well do it next time.</summary>
+    private static bool Transient(int status) => status is StatusCodes.Status429TooManyRequests or StatusCodes.Status502BadGateway
+        or StatusCodes.Status503ServiceUnavailable;
+
     public async Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, CancellationToken cancellationToken)
     {
         var upstream = upstreams.Get(invocation.Route.Upstream!);
         var request = invocation.Request;
         var body = new ArrayBufferWriter<byte>(request.BodyLength + 128);
         request.WriteUpstreamBody(body, invocation.TargetModel);
+        MemoryMarshal.TryGetArray(body.WrittenMemory, out var segment);
+
+        var first = timeProvider.GetTimestamp();
+        var attempt = 0;
+        try
+        {
+            var result = await upstream.Resilience.Pipeline.ExecuteAsync(async token =>
+            {
+                var number = attempt++;
+                var mayRetry = (TimeSpan? retryAfter) =>
+                    !invocation.HttpContext.Response.HasStarted && upstream.Resilience.MayRetry(number, timeProvider.GetElapsedTime(first), retryAfter);
+                return await SendAsync(invocation, upstream, segment, number, mayRetry, token);
+            }, cancellationToken);
+            return result.Outcome;
+        }
+        catch (BrokenCircuitException open)
+        {
+            metrics.UpstreamError(upstream.Name, "CircuitOpen");
+            return new RouteOutcome
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Error = OpenAiErrors.UpstreamCircuitOpen(upstream.Name, open.RetryAfter),
+                Retryable = true,
+            };
+        }
+    }
+
+    /// <summary>One attempt: the request forwarded once, and what came of it.</summary>
+    private async Task<Attempt> SendAsync(RouteInvocation invocation, Upstream upstream, ArraySegment<byte> body, int number,
+        Func<TimeSpan?, bool> mayRetry, CancellationToken cancellationToken)
+    {
+        var request = invocation.Request;
+        var http = invocation.HttpContext;
+        if (number > 0)
+        {
+            http.Response.Clear(); // the withheld answer of the previous attempt
+        }
 
         var capture = new UsageCapture();
         var started = timeProvider.GetTimestamp();
         var uri = new Uri(upstream.BaseUrl + request.Operation.UpstreamPath());
-        var transformer = new HostedTransformer(upstream, uri, invocation, capture, timeProvider);
-        var http = invocation.HttpContext;
+        // A provider's 429/5xx is held back when a retry or a fallback route can answer instead; otherwise it reaches the client.
+        var transformer = new HostedTransformer(upstream, uri, invocation, capture, timeProvider,
+            (status, retryAfter) => invocation.CanFallBack || (Transient(status) && mayRetry(retryAfter)));
 
         // YARP streams the request body from HttpContext.Request and forbids replacing its content,
-        // so the rewritten body becomes the request body, with a fixed length.
-        MemoryMarshal.TryGetArray(body.WrittenMemory, out var segment);
-        http.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
+        // so the rewritten body becomes the request body, with a fixed length (a fresh stream per attempt).
+        http.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
         http.Request.Headers.TransferEncoding = default;
-        http.Request.ContentLength = segment.Count;
+        http.Request.ContentLength = body.Count;
 
         var error = await forwarder.SendAsync(http, upstream.BaseUrl, upstream.Invoker, upstream.RequestConfig, transformer, cancellationToken);
 
-        var ttfb = capture.FirstByteTimestamp is { } first ? timeProvider.GetElapsedTime(started, first) : (TimeSpan?)null;
+        var ttfb = capture.FirstByteTimestamp is { } firstByte ? timeProvider.GetElapsedTime(started, firstByte) : (TimeSpan?)null;
         if (transformer.WithheldStatus is { } withheld)
         {
             metrics.UpstreamError(upstream.Name, withheld.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            return new RouteOutcome
-            {
-                Status = withheld,
-                Retryable = true,
-                Error = OpenAiErrors.UpstreamFailed(upstream.Name),
-            };
+            var outcome = new RouteOutcome { Status = withheld, Retryable = true, Error = OpenAiErrors.UpstreamFailed(upstream.Name) };
+            var retry = Transient(withheld) && mayRetry(transformer.RetryAfter) ? withheld.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+            return new Attempt(outcome, retry, transformer.RetryAfter, ProviderFault: withheld >= 500);
         }
 
         if (error == ForwarderError.None)
         {
-            return new RouteOutcome
+            return new Attempt(new RouteOutcome
             {
                 Status = http.Response.StatusCode,
                 Usage = capture.Usage,
                 TimeToFirstByte = ttfb,
                 CompletionWithoutUsage = http.Response.StatusCode is >= 200 and < 300 ? capture.CompletionWithoutUsage() : null,
-            };
+            }, null, null, ProviderFault: http.Response.StatusCode >= 500);
         }
 
         var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
         // Text the client already received is paid for: when no usage came, the gateway counts it.
         var delivered = http.Response.HasStarted && capture.Usage is null ? capture.CompletionWithoutUsage() : null;
-        if (http.RequestAborted.IsCancellationRequested || error is ForwarderError.ResponseBodyClient or ForwarderError.RequestBodyClient)
+        // YARP names the side that failed ("Client" or "Destination", the provider); a cancellation is either the
+        // client leaving or YARP's activity timeout (after which YARP aborts the client too), told apart by how long
+        // the provider had been silent.
+        var silence = timeProvider.GetElapsedTime(capture.LastUpstreamBytes ?? started);
+        var cancelled = error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+                        || exception is OperationCanceledException;
+        var timedOut = error == ForwarderError.RequestTimedOut || exception is TimeoutException
+                       || (cancelled && silence >= upstream.RequestConfig.ActivityTimeout!.Value * 0.9);
+        if (!timedOut && (error is ForwarderError.ResponseBodyClient or ForwarderError.RequestBodyClient
+                          || (cancelled && http.RequestAborted.IsCancellationRequested)))
         {
             Log.ClientDisconnected(logger, upstream.Name, error);
-            return RouteOutcome.ClientGone with { Usage = capture.Usage, CompletionWithoutUsage = delivered, TimeToFirstByte = ttfb };
+            return new Attempt(RouteOutcome.ClientGone with { Usage = capture.Usage, CompletionWithoutUsage = delivered, TimeToFirstByte = ttfb }, null, null, false);
         }
 
         metrics.UpstreamError(upstream.Name, error.ToString());
         Log.UpstreamFailed(logger, upstream.Name, error, exception?.GetType().Name, exception?.Message);
-        // With the client still there, the only other cancellation is YARP's activity timeout: the provider went
-        // silent, before the headers or in the middle of the body.
-        var timedOut = error is ForwarderError.RequestTimedOut or ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled
-                           or ForwarderError.RequestBodyCanceled
-                       || exception is TimeoutException or OperationCanceledException;
+        timedOut |= cancelled; // cancelled with the client still there: the activity timeout
+        var unreachable = !timedOut && error is ForwarderError.Request or ForwarderError.RequestCreation;
         var failure = timedOut ? OpenAiErrors.UpstreamTimeout(upstream.Name)
-            : error is ForwarderError.Request or ForwarderError.RequestCreation ? OpenAiErrors.UpstreamUnreachable(upstream.Name)
+            : unreachable ? OpenAiErrors.UpstreamUnreachable(upstream.Name)
             : OpenAiErrors.UpstreamFailed(upstream.Name);
-        return new RouteOutcome
+        return new Attempt(new RouteOutcome
         {
             Status = failure.Status,
             Error = failure,
@@ -91,6 +136,6 @@ public sealed class HostedRouteTarget(
             Usage = capture.Usage,
             CompletionWithoutUsage = delivered,
             TimeToFirstByte = ttfb,
-        };
+        }, unreachable && mayRetry(null) ? "connect" : null, null, ProviderFault: true);
     }
 }

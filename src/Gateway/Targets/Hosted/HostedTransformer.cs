@@ -13,12 +13,16 @@ internal sealed class HostedTransformer(
     Uri requestUri,
     RouteInvocation invocation,
     UsageCapture capture,
-    TimeProvider timeProvider) : HttpTransformer
+    TimeProvider timeProvider,
+    Func<int, TimeSpan?, bool> withhold) : HttpTransformer
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
-    /// <summary>Status of an upstream answer withheld so that a fallback route can answer instead.</summary>
+    /// <summary>Status of an upstream answer withheld so that a retry or a fallback route can answer instead.</summary>
     public int? WithheldStatus { get; private set; }
+
+    /// <summary>The withheld answer's <c>Retry-After</c> (seconds or an HTTP date), if it had one.</summary>
+    public TimeSpan? RetryAfter { get; private set; }
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
@@ -44,10 +48,20 @@ internal sealed class HostedTransformer(
         }
 
         var status = (int)proxyResponse.StatusCode;
-        if (invocation.CanFallBack && (status == StatusCodes.Status429TooManyRequests || status >= 500))
+        if (status == StatusCodes.Status429TooManyRequests || status >= 500)
         {
-            WithheldStatus = status;
-            return false;
+            var retryAfter = proxyResponse.Headers.RetryAfter switch
+            {
+                { Delta: { } delta } => delta,
+                { Date: { } date } => date - timeProvider.GetUtcNow(),
+                _ => (TimeSpan?)null,
+            };
+            if (withhold(status, retryAfter is { } wait && wait < TimeSpan.Zero ? TimeSpan.Zero : retryAfter))
+            {
+                WithheldStatus = status;
+                RetryAfter = retryAfter;
+                return false;
+            }
         }
 
         if (proxyResponse.IsSuccessStatusCode && proxyResponse.Content is { } content)

@@ -77,6 +77,7 @@ internal sealed class SseUsageStream : Stream
             }
 
             var read = await _inner.ReadAsync(_buffer.AsMemory(_length), cancellationToken);
+            _capture.LastUpstreamBytes = _timeProvider.GetTimestamp();
             if (read == 0)
             {
                 _eof = true;

@@ -19,4 +19,41 @@ public sealed class UpstreamOptions
 
     /// <summary>TCP + TLS connect timeout. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Retries on this upstream, before the route's fallbacks, of failures where nothing reached the client and the
+    /// provider did no work: connection errors, 429 and 502/503. Default 2 (0 turns retries off; at most 10).
+    /// </summary>
+    public int Retries { get; set; } = 2;
+
+    /// <summary>Median delay before the first retry, doubled for each next one, with jitter. Default 250 ms.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A 429 whose <c>Retry-After</c> asks for longer than this is not retried here (the fallback, or the client, gets it). Default 10 s.</summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>No retry starts once this much time has passed since the request's first attempt on this upstream. Default 20 s.</summary>
+    public TimeSpan RetryWindow { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>When to stop trying a failing provider for a while.</summary>
+    public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
+}
+
+/// <summary>
+/// Per upstream: when at least <see cref="MinimumThroughput"/> attempts in <see cref="SamplingDuration"/> include a
+/// <see cref="FailureRatio"/> share of provider faults (connection errors, timeouts, 5xx), the circuit opens: requests
+/// skip the upstream (its routes fall back, or answer 503) for <see cref="BreakDuration"/>, then one probe request
+/// decides whether it closes again.
+/// </summary>
+public sealed class CircuitBreakerOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    public double FailureRatio { get; set; } = 0.5;
+
+    public int MinimumThroughput { get; set; } = 10;
+
+    public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 }

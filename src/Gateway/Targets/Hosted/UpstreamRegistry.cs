@@ -12,6 +12,7 @@ public sealed class Upstream : IDisposable
     internal Upstream(string name, UpstreamOptions options)
     {
         Name = name;
+        Options = options;
         BaseUrl = options.BaseUrl.TrimEnd('/');
         ApiKey = string.IsNullOrEmpty(options.ApiKey) ? null : options.ApiKey;
         RequestConfig = new ForwarderRequestConfig { ActivityTimeout = options.Timeout };
@@ -33,6 +34,12 @@ public sealed class Upstream : IDisposable
     public string? ApiKey { get; }
     public ForwarderRequestConfig RequestConfig { get; }
     public HttpMessageInvoker Invoker { get; }
+    public UpstreamOptions Options { get; }
+
+    /// <summary>Retries and the circuit breaker around one request's attempts on this upstream (see <see cref="UpstreamResilience"/>).</summary>
+    internal UpstreamResilience Resilience { get; private set; } = null!;
+
+    internal void UseResilience(UpstreamResilience resilience) => Resilience = resilience;
 
     public void Dispose() => Invoker.Dispose();
 }
@@ -42,10 +49,14 @@ public sealed class UpstreamRegistry : IDisposable
 {
     private readonly FrozenDictionary<string, Upstream> _upstreams;
 
-    public UpstreamRegistry(IOptions<UpstreamsOptions> options)
+    public UpstreamRegistry(IOptions<UpstreamsOptions> options, Telemetry.GatewayMetrics metrics, TimeProvider timeProvider, ILogger<UpstreamRegistry> logger)
     {
         _upstreams = options.Value.Items.ToFrozenDictionary(p => p.Key, p => new Upstream(p.Key, p.Value), StringComparer.Ordinal);
         Names = _upstreams.Keys.ToFrozenSet(StringComparer.Ordinal);
+        foreach (var upstream in _upstreams.Values)
+        {
+            upstream.UseResilience(new UpstreamResilience(upstream.Name, upstream.Options, metrics, timeProvider, logger));
+        }
     }
 
     public IReadOnlySet<string> Names { get; }
@@ -110,6 +121,24 @@ internal sealed class UpstreamsOptionsValidation : IValidateOptions<UpstreamsOpt
             if (settings.ConnectTimeout <= TimeSpan.Zero || settings.ConnectTimeout > TimeSpan.FromMinutes(5))
             {
                 errors.Add($"{path}:ConnectTimeout must be between 0 and 00:05:00 (got {settings.ConnectTimeout})");
+            }
+
+            if (settings.Retries is < 0 or > 10)
+            {
+                errors.Add($"{path}:Retries must be between 0 and 10 (got {settings.Retries})");
+            }
+
+            if (settings.RetryDelay < TimeSpan.Zero || settings.RetryDelay > TimeSpan.FromMinutes(1)
+                || settings.MaxRetryAfter < TimeSpan.Zero || settings.RetryWindow < TimeSpan.Zero)
+            {
+                errors.Add($"{path}:RetryDelay (at most 00:01:00), MaxRetryAfter and RetryWindow must not be negative");
+            }
+
+            var breaker = settings.CircuitBreaker;
+            if (breaker.FailureRatio is <= 0 or > 1 || breaker.MinimumThroughput < 2
+                || breaker.SamplingDuration < TimeSpan.FromMilliseconds(500) || breaker.BreakDuration < TimeSpan.FromMilliseconds(500))
+            {
+                errors.Add($"{path}:CircuitBreaker needs FailureRatio in (0, 1], MinimumThroughput >= 2, SamplingDuration and BreakDuration >= 00:00:00.5");
             }
         }
 

@@ -57,6 +57,9 @@ internal sealed class UsageCapture
         return text.ToString();
     }
 
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the provider last sent stream bytes (to tell its silence from a client leaving).</summary>
+    public long? LastUpstreamBytes { get; set; }
+
     /// <summary><see cref="TimeProvider.GetTimestamp"/> when the first body bytes were handed on.</summary>
     public long? FirstByteTimestamp { get; set; }
 }
