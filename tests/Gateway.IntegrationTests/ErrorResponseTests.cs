@@ -267,6 +267,7 @@ public sealed class UpstreamFailureTests
         Assert.Equal("backup", response.Headers.GetValues("x-gateway-route").Single());
         Assert.StartsWith("req_", response.Headers.GetValues("x-request-id").Single());
         Assert.EndsWith("data: [DONE]\n\n", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Single(primary.Received);
+        Assert.Equal(3, primary.Received.Count); // the first attempt and its two retries, then the fallback
+        Assert.Single(backup.Received);
     }
 }

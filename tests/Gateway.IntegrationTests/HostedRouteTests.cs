@@ -213,6 +213,50 @@ public sealed class HostedRouteTests : GatewayWithUpstream
     }
 
     [Fact]
+    public async Task AzureOpenAiUpstream_AddressesTheDeployment_WithApiVersionAndApiKey()
+    {
+        const string policy = """
+            default_route: azure-gpt
+            routes:
+              azure-gpt:
+                kind: hosted
+                upstream: azure
+                model: gpt4o-prod
+                price: { input_per_mtok: 2.5, output_per_mtok: 10 }
+            """;
+        await using var gateway = await GatewayHost.StartAsync(Upstream.BaseUrl, policy, new Dictionary<string, string?>
+        {
+            ["Upstreams:azure:Kind"] = "azure",
+            ["Upstreams:azure:BaseUrl"] = Upstream.BaseUrl[..^"/v1".Length],
+            ["Upstreams:azure:ApiVersion"] = "2024-10-21",
+            ["Upstreams:azure:ApiKey"] = "azure-key-0001",
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""),
+        };
+        request.Headers.Add("api-key", "a-client-supplied-value");
+
+        using var response = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = Upstream.LastRequest;
+        Assert.Equal("/openai/deployments/gpt4o-prod/chat/completions", sent.Path);
+        Assert.Equal("?api-version=2024-10-21", sent.Query);
+        Assert.Equal("azure-key-0001", sent.Headers["api-key"]);
+        Assert.False(sent.Headers.ContainsKey("Authorization"));
+        Assert.Equal("0.006", response.Headers.GetValues("x-gateway-cost-usd").Single()); // 1200 × $2.50 + 300 × $10 per million
+    }
+
+    [Fact]
+    public async Task AzureUpstreamWithoutApiVersion_StopsStartUpNamingTheSetting()
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => GatewayHost.StartAsync(Upstream.BaseUrl, null,
+            new Dictionary<string, string?> { ["Upstreams:azure:Kind"] = "azure", ["Upstreams:azure:BaseUrl"] = "https://x.openai.azure.com" }));
+        Assert.Contains("Upstreams:azure:ApiVersion is required", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Models_ListsOnlyWhatTheCallersTeamMayPin()
     {
         using var admin = Gateway.AdminClient();

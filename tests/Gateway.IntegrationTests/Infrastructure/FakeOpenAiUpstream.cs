@@ -52,7 +52,8 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             context.Request.Method,
             context.Request.Path.Value ?? "",
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-            buffer.ToArray());
+            buffer.ToArray(),
+            context.Request.QueryString.Value ?? "");
         Received.Enqueue(received);
 
         if (Handler is { } handler)
@@ -138,7 +139,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 }
 
 /// <summary>One request as the upstream saw it.</summary>
-public sealed record ReceivedRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+public sealed record ReceivedRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body, string Query = "")
 {
     public JsonNode Json => JsonNode.Parse(Body) ?? throw new InvalidOperationException("empty body");
 

@@ -70,7 +70,7 @@ public sealed class HostedRouteTarget(
 
         var capture = new UsageCapture();
         var started = timeProvider.GetTimestamp();
-        var uri = new Uri(upstream.BaseUrl + request.Operation.UpstreamPath());
+        var uri = upstream.RequestUri(request.Operation, invocation.TargetModel);
         // A provider's 429/5xx is held back when a retry or a fallback route can answer instead; otherwise it reaches the client.
         var transformer = new HostedTransformer(upstream, uri, invocation, capture, timeProvider,
             (status, retryAfter) => invocation.CanFallBack || (Transient(status) && mayRetry(retryAfter)));

@@ -30,7 +30,12 @@ internal sealed class HostedTransformer(
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
         proxyRequest.RequestUri = requestUri;
-        proxyRequest.Headers.Authorization = upstream.ApiKey is null ? null : new AuthenticationHeaderValue("Bearer", upstream.ApiKey);
+        proxyRequest.Headers.Authorization = upstream.ApiKey is null || upstream.IsAzure ? null : new AuthenticationHeaderValue("Bearer", upstream.ApiKey);
+        proxyRequest.Headers.Remove("api-key");
+        if (upstream.IsAzure && upstream.ApiKey is not null)
+        {
+            proxyRequest.Headers.TryAddWithoutValidation("api-key", upstream.ApiKey);
+        }
         // Usage is read from the body, so the provider must not compress it.
         proxyRequest.Headers.AcceptEncoding.Clear();
         if (proxyRequest.Content is { } content)

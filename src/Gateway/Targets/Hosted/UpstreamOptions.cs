@@ -5,8 +5,24 @@ public sealed class UpstreamOptions
 {
     public const string Section = "Upstreams";
 
-    /// <summary>The provider's API root including its version segment, e.g. <c>https://api.openai.com/v1</c>.</summary>
+    public const string OpenAiKind = "openai";
+    public const string AzureKind = "azure";
+
+    /// <summary>
+    /// <c>openai</c> (default): any OpenAI-compatible API, <c>{BaseUrl}/chat/completions</c> with <c>Authorization: Bearer</c>.
+    /// <c>azure</c>: Azure OpenAI deployments, <c>{BaseUrl}/openai/deployments/{model}/chat/completions?api-version={ApiVersion}</c>
+    /// with an <c>api-key</c> header; a route's <c>model</c> is the deployment name.
+    /// </summary>
+    public string Kind { get; set; } = OpenAiKind;
+
+    /// <summary>
+    /// The provider's API root: with its version segment for <c>openai</c> (<c>https://api.openai.com/v1</c>), the resource
+    /// endpoint for <c>azure</c> (<c>https://my-resource.openai.azure.com</c>).
+    /// </summary>
     public string BaseUrl { get; set; } = "";
+
+    /// <summary>Azure only: the <c>api-version</c> query parameter, e.g. <c>2024-10-21</c>.</summary>
+    public string? ApiVersion { get; set; }
 
     /// <summary>The provider key sent as <c>Authorization: Bearer</c>. Upstream <c>openai</c> defaults to <c>OPENAI_API_KEY</c>.</summary>
     public string? ApiKey { get; set; }

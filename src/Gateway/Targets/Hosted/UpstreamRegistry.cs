@@ -36,6 +36,13 @@ public sealed class Upstream : IDisposable
     public HttpMessageInvoker Invoker { get; }
     public UpstreamOptions Options { get; }
 
+    public bool IsAzure => Options.Kind == UpstreamOptions.AzureKind;
+
+    /// <summary>Where <paramref name="operation"/> for <paramref name="model"/> is sent (Azure addresses a deployment per model).</summary>
+    public Uri RequestUri(OpenAi.OpenAiOperation operation, string model) => IsAzure
+        ? new Uri($"{BaseUrl}/openai/deployments/{Uri.EscapeDataString(model)}{OpenAi.OpenAiOperationExtensions.UpstreamPath(operation)}?api-version={Uri.EscapeDataString(Options.ApiVersion!)}")
+        : new Uri(BaseUrl + OpenAi.OpenAiOperationExtensions.UpstreamPath(operation));
+
     /// <summary>Retries and the circuit breaker around one request's attempts on this upstream (see <see cref="UpstreamResilience"/>).</summary>
     internal UpstreamResilience Resilience { get; private set; } = null!;
 
@@ -121,6 +128,15 @@ internal sealed class UpstreamsOptionsValidation : IValidateOptions<UpstreamsOpt
             if (settings.ConnectTimeout <= TimeSpan.Zero || settings.ConnectTimeout > TimeSpan.FromMinutes(5))
             {
                 errors.Add($"{path}:ConnectTimeout must be between 0 and 00:05:00 (got {settings.ConnectTimeout})");
+            }
+
+            if (settings.Kind is not (UpstreamOptions.OpenAiKind or UpstreamOptions.AzureKind))
+            {
+                errors.Add($"{path}:Kind must be '{UpstreamOptions.OpenAiKind}' or '{UpstreamOptions.AzureKind}' (got '{settings.Kind}')");
+            }
+            else if (settings.Kind == UpstreamOptions.AzureKind && string.IsNullOrWhiteSpace(settings.ApiVersion))
+            {
+                errors.Add($"{path}:ApiVersion is required for Azure OpenAI (the api-version query parameter, e.g. 2024-10-21)");
             }
 
             if (settings.Retries is < 0 or > 10)
