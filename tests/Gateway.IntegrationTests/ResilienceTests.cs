@@ -158,7 +158,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         }
 
         Assert.Equal(4, _upstream.Received.Count); // the open circuit did not call the provider
-        Assert.Contains("gateway_upstream_circuit_state{upstream=\"fake\"} 2", await Metrics(gateway), StringComparison.Ordinal);
+        Assert.Contains("gateway_upstream_circuit_state{upstream=\"fake\",deployment=\"fake\"} 2", await Metrics(gateway), StringComparison.Ordinal);
 
         await Task.Delay(TimeSpan.FromSeconds(1.2));
         using (var probe = await Chat(gateway))
@@ -167,7 +167,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         }
 
         Assert.Equal("closed", await Circuit());
-        Assert.Contains("gateway_upstream_circuit_state{upstream=\"fake\"} 0", await Metrics(gateway), StringComparison.Ordinal);
+        Assert.Contains("gateway_upstream_circuit_state{upstream=\"fake\",deployment=\"fake\"} 0", await Metrics(gateway), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -192,5 +192,58 @@ public sealed class ResilienceTests : IAsyncLifetime
 
         Assert.Equal(2, _upstream.Received.Count); // two failures opened the circuit; the next two went straight to the backup
         Assert.Equal(4, backup.Received.Count);
+    }
+
+    [Fact]
+    public async Task Deployments_SpillOverToTheNextPriority_WithoutWaitingOutARetryAfter()
+    {
+        await using var payg = await FakeOpenAiUpstream.StartAsync();
+        await using var gateway = await Start(
+            ("Upstreams:fake:Deployments:0:Name", "provisioned"),
+            ("Upstreams:fake:Deployments:0:BaseUrl", _upstream.BaseUrl),
+            ("Upstreams:fake:Deployments:1:Name", "pay-as-you-go"),
+            ("Upstreams:fake:Deployments:1:BaseUrl", payg.BaseUrl),
+            ("Upstreams:fake:Deployments:1:Priority", "1"));
+        FailFirst(100, 429, retryAfter: "60");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await Chat(gateway);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        Assert.Single(_upstream.Received);
+        Assert.Single(payg.Received);
+        Assert.Equal($"Bearer {GatewayHost.ProviderKey}", payg.LastRequest.Headers["Authorization"]);
+    }
+
+    [Fact]
+    public async Task Deployments_OfEqualPriority_ShareRequestsByWeight_AndADeadOneIsBrokenOff()
+    {
+        var dead = UpstreamFailureTests.UnusedPort();
+        await using var gateway = await Start(
+            ("Upstreams:fake:RetryDelay", "00:00:00.010"),
+            ("Upstreams:fake:CircuitBreaker:MinimumThroughput", "3"),
+            ("Upstreams:fake:CircuitBreaker:BreakDuration", "00:01:00"),
+            ("Upstreams:fake:Deployments:0:Name", "east"),
+            ("Upstreams:fake:Deployments:0:BaseUrl", _upstream.BaseUrl),
+            ("Upstreams:fake:Deployments:1:Name", "west"),
+            ("Upstreams:fake:Deployments:1:BaseUrl", $"http://127.0.0.1:{dead}/v1"));
+
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await Chat(gateway);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode); // a refused connection on west is retried on east
+        }
+
+        Assert.Equal(30, _upstream.Received.Count);
+        using var admin = gateway.AdminClient();
+        var upstream = JsonNode.Parse(await admin.GetStringAsync("/admin/status"))!["upstreams"]![0]!;
+        Assert.Equal("degraded", upstream["circuit"]!.GetValue<string>());
+        var deployments = upstream["deployments"]!.AsArray().ToDictionary(d => d!["name"]!.GetValue<string>(), d => d!["circuit"]!.GetValue<string>());
+        Assert.Equal("closed", deployments["east"]);
+        Assert.Equal("open", deployments["west"]);
+        var metrics = await Metrics(gateway);
+        var refused = metrics.Split('\n').Single(l => l.StartsWith("gateway_upstream_retries_total{upstream=\"fake\",reason=\"connect\"}", StringComparison.Ordinal));
+        Assert.InRange(int.Parse(refused[(refused.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture), 3, 20);
     }
 }

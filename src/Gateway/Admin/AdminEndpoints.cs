@@ -21,7 +21,8 @@ public static class AdminEndpoints
                 classifier.ModelVersion ?? "not loaded",
                 policy.DefaultRoute.Name,
                 policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks, r.Available, r.UnavailableReason)).ToArray(),
-                upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.ApiKey is not null, u.Resilience.CircuitState)).ToArray(),
+                upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.Deployments.All(d => d.ApiKey is not null), u.CircuitState,
+                    u.Deployments.Select(d => new AdminDeploymentStatus(d.Name, d.BaseUrl, d.Priority, d.Weight, d.Circuit.State)).ToArray())).ToArray(),
                 localModels.Names.Order(StringComparer.Ordinal)
                     .Select(n => localModels[n] is { } m ? new AdminLocalModelStatus(n, m.Options.Path, m.Failure is null, m.Failure) : new AdminLocalModelStatus(n, "", false, "not loaded yet"))
                     .ToArray(),
@@ -58,6 +59,14 @@ public sealed record AdminUpstreamStatus(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("base_url")] string BaseUrl,
     [property: JsonPropertyName("has_api_key")] bool HasApiKey,
+    [property: JsonPropertyName("circuit")] string Circuit,
+    [property: JsonPropertyName("deployments")] IReadOnlyList<AdminDeploymentStatus> Deployments);
+
+public sealed record AdminDeploymentStatus(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("base_url")] string BaseUrl,
+    [property: JsonPropertyName("priority")] int Priority,
+    [property: JsonPropertyName("weight")] double Weight,
     [property: JsonPropertyName("circuit")] string Circuit);
 
 public sealed record AdminLocalModelStatus(

@@ -46,7 +46,7 @@ internal sealed class StartupReport(
             Log.NoAdminKey(logger);
         }
 
-        foreach (var upstream in upstreams.All.Where(u => u.ApiKey is null))
+        foreach (var upstream in upstreams.All.Where(u => u.Deployments.Any(d => d.ApiKey is null)))
         {
             Log.UpstreamWithoutKey(logger, upstream.Name, upstream.BaseUrl, upstream.Name == "openai" ? " or OPENAI_API_KEY" : "");
         }

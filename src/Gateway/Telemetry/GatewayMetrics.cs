@@ -113,8 +113,8 @@ public sealed class GatewayMetrics
             Labels.From, Labels.To);
         _upstreamRetries = factory.CreateCounter(Names.UpstreamRetries, "Attempts repeated on the same upstream before any fallback, by the failure that caused them.",
             Labels.Upstream, Labels.Reason);
-        _upstreamCircuit = factory.CreateGauge(Names.UpstreamCircuit, "Circuit breaker per upstream: 0 closed (serving), 1 half-open (probing), 2 open (skipped).",
-            Labels.Upstream);
+        _upstreamCircuit = factory.CreateGauge(Names.UpstreamCircuit, "Circuit breaker per upstream deployment: 0 closed (serving), 1 half-open (probing), 2 open (skipped).",
+            Labels.Upstream, "deployment");
         _classifications = factory.CreateCounter(Names.Classifications, "Prompts classified, by predicted category.",
             Labels.Category);
         _needsStrong = factory.CreateHistogram(Names.NeedsStrong, "The classifier's needs_strong probability per prompt.",
@@ -171,7 +171,7 @@ public sealed class GatewayMetrics
 
     public void UpstreamRetry(string upstream, string reason) => _upstreamRetries.WithLabels(upstream, reason).Inc();
 
-    public void UpstreamCircuit(string upstream, int state) => _upstreamCircuit.WithLabels(upstream).Set(state);
+    public void UpstreamCircuit(string upstream, string deployment, int state) => _upstreamCircuit.WithLabels(upstream, deployment).Set(state);
 
     /// <summary>Category labels come from the model's fixed label list, never from the prompt.</summary>
     public void Classified(PromptClassification classification)

@@ -92,8 +92,8 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Information, "Retrying upstream {Upstream} after {Reason} (retry {Retry}, in {DelayMs} ms)")]
     public static partial void UpstreamRetry(ILogger logger, string upstream, string reason, int retry, long delayMs);
 
-    [LoggerMessage(2004, LogLevel.Warning, "Circuit for upstream {Upstream} is {State}")]
-    public static partial void UpstreamCircuit(ILogger logger, string upstream, string state);
+    [LoggerMessage(2004, LogLevel.Warning, "Circuit for upstream {Upstream}, deployment {Deployment}, is {State}")]
+    public static partial void UpstreamCircuit(ILogger logger, string upstream, string deployment, string state);
 
     [LoggerMessage(2100, LogLevel.Error, "Unhandled error in request {RequestId}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string requestId);

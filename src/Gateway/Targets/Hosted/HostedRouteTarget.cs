@@ -34,31 +34,52 @@ public sealed class HostedRouteTarget(
 
         var first = timeProvider.GetTimestamp();
         var attempt = 0;
-        try
+        var failed = new List<UpstreamDeployment>(1);
+        var result = await upstream.Resilience.Pipeline.ExecuteAsync(async token =>
         {
-            var result = await upstream.Resilience.Pipeline.ExecuteAsync(async token =>
+            var number = attempt++;
+            if (upstream.Choose(failed) is not { } deployment)
             {
-                var number = attempt++;
-                var mayRetry = (TimeSpan? retryAfter) =>
-                    !invocation.HttpContext.Response.HasStarted && upstream.Resilience.MayRetry(number, timeProvider.GetElapsedTime(first), retryAfter);
-                return await SendAsync(invocation, upstream, segment, number, mayRetry, token);
-            }, cancellationToken);
-            return result.Outcome;
-        }
-        catch (BrokenCircuitException open)
+                return CircuitOpen(upstream, null);
+            }
+
+            bool MayRetry(TimeSpan? retryAfter) => !invocation.HttpContext.Response.HasStarted
+                && upstream.Resilience.MayRetry(number, timeProvider.GetElapsedTime(first), retryAfter, upstream.HasFresh([.. failed, deployment]));
+            Attempt tried;
+            try
+            {
+                tried = await deployment.Circuit.Pipeline.ExecuteAsync(
+                    ct => new ValueTask<Attempt>(SendAsync(invocation, upstream, deployment, segment, number, MayRetry, ct)), token);
+            }
+            catch (BrokenCircuitException open)
+            {
+                // Opened by other requests since it was chosen (or half-open with its probe in flight).
+                tried = CircuitOpen(upstream, open.RetryAfter) with { RetryReason = MayRetry(null) ? "circuit" : null };
+            }
+
+            if (tried.RetryReason is not null || tried.ProviderFault)
+            {
+                failed.Add(deployment);
+            }
+
+            return tried with { SwitchDeployment = upstream.HasFresh(failed) };
+        }, cancellationToken);
+        return result.Outcome;
+    }
+
+    private Attempt CircuitOpen(Upstream upstream, TimeSpan? retryAfter)
+    {
+        metrics.UpstreamError(upstream.Name, "CircuitOpen");
+        return new Attempt(new RouteOutcome
         {
-            metrics.UpstreamError(upstream.Name, "CircuitOpen");
-            return new RouteOutcome
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Error = OpenAiErrors.UpstreamCircuitOpen(upstream.Name, open.RetryAfter),
-                Retryable = true,
-            };
-        }
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Error = OpenAiErrors.UpstreamCircuitOpen(upstream.Name, retryAfter ?? upstream.Options.CircuitBreaker.BreakDuration),
+            Retryable = true,
+        }, null, null, ProviderFault: false);
     }
 
     /// <summary>One attempt: the request forwarded once, and what came of it.</summary>
-    private async Task<Attempt> SendAsync(RouteInvocation invocation, Upstream upstream, ArraySegment<byte> body, int number,
+    private async Task<Attempt> SendAsync(RouteInvocation invocation, Upstream upstream, UpstreamDeployment deployment, ArraySegment<byte> body, int number,
         Func<TimeSpan?, bool> mayRetry, CancellationToken cancellationToken)
     {
         var request = invocation.Request;
@@ -70,9 +91,9 @@ public sealed class HostedRouteTarget(
 
         var capture = new UsageCapture();
         var started = timeProvider.GetTimestamp();
-        var uri = upstream.RequestUri(request.Operation, invocation.TargetModel);
+        var uri = upstream.RequestUri(deployment, request.Operation, invocation.TargetModel);
         // A provider's 429/5xx is held back when a retry or a fallback route can answer instead; otherwise it reaches the client.
-        var transformer = new HostedTransformer(upstream, uri, invocation, capture, timeProvider,
+        var transformer = new HostedTransformer(upstream, deployment, uri, invocation, capture, timeProvider,
             (status, retryAfter) => invocation.CanFallBack || (Transient(status) && mayRetry(retryAfter)));
 
         // YARP streams the request body from HttpContext.Request and forbids replacing its content,
@@ -81,7 +102,7 @@ public sealed class HostedRouteTarget(
         http.Request.Headers.TransferEncoding = default;
         http.Request.ContentLength = body.Count;
 
-        var error = await forwarder.SendAsync(http, upstream.BaseUrl, upstream.Invoker, upstream.RequestConfig, transformer, cancellationToken);
+        var error = await forwarder.SendAsync(http, deployment.BaseUrl, deployment.Invoker, upstream.RequestConfig, transformer, cancellationToken);
 
         var ttfb = capture.FirstByteTimestamp is { } firstByte ? timeProvider.GetElapsedTime(started, firstByte) : (TimeSpan?)null;
         if (transformer.WithheldStatus is { } withheld)

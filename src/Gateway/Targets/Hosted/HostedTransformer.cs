@@ -10,6 +10,7 @@ namespace Gateway.Targets.Hosted;
 /// </summary>
 internal sealed class HostedTransformer(
     Upstream upstream,
+    UpstreamDeployment deployment,
     Uri requestUri,
     RouteInvocation invocation,
     UsageCapture capture,
@@ -30,11 +31,11 @@ internal sealed class HostedTransformer(
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
         proxyRequest.RequestUri = requestUri;
-        proxyRequest.Headers.Authorization = upstream.ApiKey is null || upstream.IsAzure ? null : new AuthenticationHeaderValue("Bearer", upstream.ApiKey);
+        proxyRequest.Headers.Authorization = deployment.ApiKey is null || upstream.IsAzure ? null : new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
         proxyRequest.Headers.Remove("api-key");
-        if (upstream.IsAzure && upstream.ApiKey is not null)
+        if (upstream.IsAzure && deployment.ApiKey is not null)
         {
-            proxyRequest.Headers.TryAddWithoutValidation("api-key", upstream.ApiKey);
+            proxyRequest.Headers.TryAddWithoutValidation("api-key", deployment.ApiKey);
         }
         // Usage is read from the body, so the provider must not compress it.
         proxyRequest.Headers.AcceptEncoding.Clear();

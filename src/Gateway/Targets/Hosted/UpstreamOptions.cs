@@ -51,8 +51,34 @@ public sealed class UpstreamOptions
     /// <summary>No retry starts once this much time has passed since the request's first attempt on this upstream. Default 20 s.</summary>
     public TimeSpan RetryWindow { get; set; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>When to stop trying a failing provider for a while.</summary>
+    /// <summary>When to stop trying a failing deployment for a while.</summary>
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
+
+    /// <summary>
+    /// Several endpoints serving the same models (regions, a provisioned deployment with pay-as-you-go spill-over). Each
+    /// request goes to the lowest <see cref="DeploymentOptions.Priority"/> whose circuit is not open, chosen by
+    /// <see cref="DeploymentOptions.Weight"/> among equals; a retry moves to another deployment when there is one. Empty
+    /// (the default): one deployment, <see cref="BaseUrl"/> with <see cref="ApiKey"/>.
+    /// </summary>
+    public List<DeploymentOptions> Deployments { get; set; } = [];
+}
+
+/// <summary>One endpoint of an upstream, bound from <c>Upstreams:&lt;name&gt;:Deployments:&lt;i&gt;</c>.</summary>
+public sealed class DeploymentOptions
+{
+    /// <summary>For logs, metrics and <c>/admin/status</c>; default <c>&lt;upstream&gt;-&lt;i&gt;</c>.</summary>
+    public string? Name { get; set; }
+
+    public string BaseUrl { get; set; } = "";
+
+    /// <summary>Default: the upstream's <see cref="UpstreamOptions.ApiKey"/>.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Share of requests among deployments of the same priority (default 1).</summary>
+    public double Weight { get; set; } = 1;
+
+    /// <summary>0 first; a higher number takes requests only while every lower one is open or failed this request (spill-over).</summary>
+    public int Priority { get; set; }
 }
 
 /// <summary>

@@ -6,16 +6,16 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Targets.Hosted;
 
-/// <summary>A configured provider with its pooled connection handler, built once at start.</summary>
-public sealed class Upstream : IDisposable
+/// <summary>One endpoint of an upstream: its URL and key, its pooled connections and its circuit breaker.</summary>
+public sealed class UpstreamDeployment : IDisposable
 {
-    internal Upstream(string name, UpstreamOptions options)
+    internal UpstreamDeployment(string name, string baseUrl, string? apiKey, double weight, int priority, TimeSpan connectTimeout)
     {
         Name = name;
-        Options = options;
-        BaseUrl = options.BaseUrl.TrimEnd('/');
-        ApiKey = string.IsNullOrEmpty(options.ApiKey) ? null : options.ApiKey;
-        RequestConfig = new ForwarderRequestConfig { ActivityTimeout = options.Timeout };
+        BaseUrl = baseUrl.TrimEnd('/');
+        ApiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey;
+        Weight = weight;
+        Priority = priority;
         // The settings YARP recommends for a forwarding client: no proxy, cookies, redirects or decompression.
         Invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -25,30 +25,109 @@ public sealed class Upstream : IDisposable
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
-            ConnectTimeout = options.ConnectTimeout,
+            ConnectTimeout = connectTimeout,
         });
     }
 
     public string Name { get; }
     public string BaseUrl { get; }
     public string? ApiKey { get; }
-    public ForwarderRequestConfig RequestConfig { get; }
+    public double Weight { get; }
+    public int Priority { get; }
     public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>This deployment's circuit breaker (a pass-through when breakers are disabled).</summary>
+    internal DeploymentCircuit Circuit { get; set; } = null!;
+
+    public void Dispose() => Invoker.Dispose();
+}
+
+/// <summary>A configured provider: one or more deployments, built once at start.</summary>
+public sealed class Upstream : IDisposable
+{
+    internal Upstream(string name, UpstreamOptions options)
+    {
+        Name = name;
+        Options = options;
+        RequestConfig = new ForwarderRequestConfig { ActivityTimeout = options.Timeout };
+        Deployments = options.Deployments.Count == 0
+            ? [new UpstreamDeployment(name, options.BaseUrl, options.ApiKey, 1, 0, options.ConnectTimeout)]
+            : options.Deployments.Select((d, i) => new UpstreamDeployment(d.Name ?? $"{name}-{i}", d.BaseUrl, d.ApiKey ?? options.ApiKey,
+                d.Weight, d.Priority, options.ConnectTimeout)).ToArray();
+    }
+
+    public string Name { get; }
+    public ForwarderRequestConfig RequestConfig { get; }
     public UpstreamOptions Options { get; }
+    public IReadOnlyList<UpstreamDeployment> Deployments { get; }
+
+    /// <summary>The first deployment's URL (the only one, unless <see cref="UpstreamOptions.Deployments"/> lists several).</summary>
+    public string BaseUrl => Deployments[0].BaseUrl;
 
     public bool IsAzure => Options.Kind == UpstreamOptions.AzureKind;
 
-    /// <summary>Where <paramref name="operation"/> for <paramref name="model"/> is sent (Azure addresses a deployment per model).</summary>
-    public Uri RequestUri(OpenAi.OpenAiOperation operation, string model) => IsAzure
-        ? new Uri($"{BaseUrl}/openai/deployments/{Uri.EscapeDataString(model)}{OpenAi.OpenAiOperationExtensions.UpstreamPath(operation)}?api-version={Uri.EscapeDataString(Options.ApiVersion!)}")
-        : new Uri(BaseUrl + OpenAi.OpenAiOperationExtensions.UpstreamPath(operation));
+    /// <summary>Where <paramref name="operation"/> for <paramref name="model"/> is sent on <paramref name="deployment"/> (Azure addresses a deployment per model).</summary>
+    public Uri RequestUri(UpstreamDeployment deployment, OpenAi.OpenAiOperation operation, string model) => IsAzure
+        ? new Uri($"{deployment.BaseUrl}/openai/deployments/{Uri.EscapeDataString(model)}{OpenAi.OpenAiOperationExtensions.UpstreamPath(operation)}?api-version={Uri.EscapeDataString(Options.ApiVersion!)}")
+        : new Uri(deployment.BaseUrl + OpenAi.OpenAiOperationExtensions.UpstreamPath(operation));
 
-    /// <summary>Retries and the circuit breaker around one request's attempts on this upstream (see <see cref="UpstreamResilience"/>).</summary>
+    /// <summary>Retries around one request's attempts on this upstream (see <see cref="UpstreamResilience"/>).</summary>
     internal UpstreamResilience Resilience { get; private set; } = null!;
 
     internal void UseResilience(UpstreamResilience resilience) => Resilience = resilience;
 
-    public void Dispose() => Invoker.Dispose();
+    /// <summary>
+    /// The deployment for a request's next attempt: among those whose circuit is not open, preferring ones that have not
+    /// failed this request (<paramref name="failed"/>), the lowest priority, then by weight. Null when every circuit is open.
+    /// </summary>
+    internal UpstreamDeployment? Choose(IReadOnlyCollection<UpstreamDeployment> failed)
+    {
+        if (Deployments.Count == 1)
+        {
+            return Deployments[0].Circuit.IsOpen ? null : Deployments[0];
+        }
+
+        var usable = Deployments.Where(d => !d.Circuit.IsOpen).ToList();
+        if (usable.Count == 0)
+        {
+            return null;
+        }
+
+        var fresh = usable.Where(d => !failed.Contains(d)).ToList();
+        var pool = fresh.Count > 0 ? fresh : usable;
+        var tier = pool.Min(d => d.Priority);
+        pool = pool.Where(d => d.Priority == tier).ToList();
+        var pick = Random.Shared.NextDouble() * pool.Sum(d => d.Weight);
+        foreach (var deployment in pool)
+        {
+            pick -= deployment.Weight;
+            if (pick < 0)
+            {
+                return deployment;
+            }
+        }
+
+        return pool[^1];
+    }
+
+    /// <summary>Whether a deployment other than those in <paramref name="failed"/> can take a retry.</summary>
+    internal bool HasFresh(IReadOnlyCollection<UpstreamDeployment> failed) => Deployments.Any(d => !d.Circuit.IsOpen && !failed.Contains(d));
+
+    /// <summary><c>closed</c> when every deployment serves, <c>open</c> when none does, else <c>degraded</c> (or <c>disabled</c>).</summary>
+    public string CircuitState => Deployments.Select(d => d.Circuit.State).Distinct().ToArray() switch
+    {
+        [var only] => only,
+        var states when states.All(s => s == "open") => "open",
+        _ => "degraded",
+    };
+
+    public void Dispose()
+    {
+        foreach (var deployment in Deployments)
+        {
+            deployment.Dispose();
+        }
+    }
 }
 
 /// <summary>Every configured upstream by name.</summary>
@@ -63,6 +142,10 @@ public sealed class UpstreamRegistry : IDisposable
         foreach (var upstream in _upstreams.Values)
         {
             upstream.UseResilience(new UpstreamResilience(upstream.Name, upstream.Options, metrics, timeProvider, logger));
+            foreach (var deployment in upstream.Deployments)
+            {
+                deployment.Circuit = new DeploymentCircuit(upstream.Name, deployment.Name, upstream.Options.CircuitBreaker, metrics, timeProvider, logger);
+            }
         }
     }
 
@@ -115,9 +198,23 @@ internal sealed class UpstreamsOptionsValidation : IValidateOptions<UpstreamsOpt
         foreach (var (upstream, settings) in options.Items)
         {
             var path = $"{UpstreamOptions.Section}:{upstream}";
-            if (!Uri.TryCreate(settings.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            if (settings.Deployments.Count == 0 && !IsHttpUrl(settings.BaseUrl))
             {
                 errors.Add($"{path}:BaseUrl must be an absolute http(s) URL such as https://api.openai.com/v1 (got '{settings.BaseUrl}')");
+            }
+
+            for (var i = 0; i < settings.Deployments.Count; i++)
+            {
+                var deployment = settings.Deployments[i];
+                if (!IsHttpUrl(deployment.BaseUrl))
+                {
+                    errors.Add($"{path}:Deployments:{i}:BaseUrl must be an absolute http(s) URL (got '{deployment.BaseUrl}')");
+                }
+
+                if (deployment.Weight is <= 0 or > 1_000_000 || deployment.Priority < 0)
+                {
+                    errors.Add($"{path}:Deployments:{i}: Weight must be above 0 and Priority at least 0");
+                }
             }
 
             if (settings.Timeout < TimeSpan.FromMilliseconds(100) || settings.Timeout > TimeSpan.FromHours(1))
@@ -160,4 +257,7 @@ internal sealed class UpstreamsOptionsValidation : IValidateOptions<UpstreamsOpt
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
