@@ -85,7 +85,7 @@ public class PolicyDecisionBenchmarks
         var scores = PromptCategories.All.ToDictionary(c => c, c => c == "coding" ? 0.7f : 0.05f);
         _classification = new PromptClassification("coding", scores, 0.3f, 0.7f, "bench");
         _facts = new RequestFacts("research", "research-ci", new HeaderDictionary { ["x-request-source"] = "bench" });
-        _router = new Router(new BudgetTracker(TimeProvider.System));
+        _router = new Router();
         if (_router.Decide(_fiftyRules, _request, _classification, _facts).Via != DecisionVia.Objective)
         {
             throw new InvalidOperationException("the benchmark request should fall through to the objective");

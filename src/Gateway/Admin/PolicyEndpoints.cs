@@ -56,26 +56,17 @@ internal static class PolicyEndpoints
                 : TypedResults.Ok(new AppliedResponse(result.Policy.Version, before, result.Policy.Version != before, result.Warnings ?? []));
         });
 
-        admin.MapPost("/route/explain", async (HttpContext http, IPolicyProvider policies, Router router, IPromptClassifier classifier,
-            RetrievalRelevance relevance, IOptions<OpenAiOptions> options, string? team, string? key) =>
+        admin.MapPost("/route/explain", async (HttpContext http, IPolicyProvider policies, RequestPlanner planner, IOptions<OpenAiOptions> options,
+            string? team, string? key) =>
         {
             var body = await RequestBodyReader.ReadAsync(http, options.Value.MaxRequestBodyBytes, http.RequestAborted);
             using var request = OpenAiRequest.Parse(OpenAiOperation.ChatCompletions, body);
             var policy = policies.Current;
-            var classification = classifier.Classify(request.Root);
-            var facts = new RequestFacts(team ?? "unknown", key ?? "unknown", http.Request.Headers,
-                await relevance.MeasureAsync(policy, request, http.RequestAborted));
             var trace = new DecisionTrace();
-            RouteDecision? decision = null;
-            OpenAiErrorDetail? refused = null;
-            try
-            {
-                decision = router.Decide(policy, request, classification, facts, trace);
-            }
-            catch (OpenAiException ex)
-            {
-                refused = ex.ToBody().Error with { Code = $"{ex.Status}:{ex.Code}" };
-            }
+            // The same planning as a live request (classification, facts, budget state, decision), minus serving it.
+            var planned = await planner.PlanAsync(policy, request, team ?? "unknown", key ?? "unknown", http.Request.Headers, trace, http.RequestAborted);
+            var (classification, facts, decision) = (planned.Classification!, planned.Facts, planned.Decision);
+            var refused = planned.Refusal is { } ex ? ex.ToBody().Error with { Code = $"{ex.Status}:{ex.Code}" } : null;
 
             return TypedResults.Ok(new ExplainResponse(
                 policy.Version,

@@ -45,6 +45,7 @@ public static class GatewayHostingExtensions
         services.AddGatewayPolicies();
         services.AddGatewaySpend();
         services.AddSingleton<Router>();
+        services.AddSingleton<RequestPlanner>();
         services.AddSingleton<RetrievalRelevance>();
         services.AddSingleton<RouteExecutor>();
         services.AddSingleton<RequestPipeline>();

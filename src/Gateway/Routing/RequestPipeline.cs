@@ -15,16 +15,14 @@ namespace Gateway.Routing;
 /// </summary>
 public sealed class RequestPipeline(
     IPolicyProvider policies,
-    Router router,
+    RequestPlanner planner,
     RouteExecutor executor,
     ISpendRecorder spend,
     BudgetTracker budgets,
     UsageEstimator estimator,
-    RetrievalRelevance relevance,
     GatewayMetrics metrics,
     IOptions<OpenAiOptions> options,
-    TimeProvider timeProvider,
-    IPromptClassifier? classifier = null)
+    TimeProvider timeProvider)
 {
     private const string NoRoute = "none";
 
@@ -47,17 +45,9 @@ public sealed class RequestPipeline(
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
-            var step = timeProvider.GetTimestamp();
-            if (operation.IsGenerative() && classifier is not null)
-            {
-                classification = classifier.Classify(request.Root);
-                metrics.ClassifierTime(timeProvider.GetElapsedTime(step));
-                step = timeProvider.GetTimestamp();
-            }
-
-            decision = router.Decide(policy, request, classification,
-                new RequestFacts(identity.Team, identity.KeyId, http.Request.Headers, await relevance.MeasureAsync(policy, request, http.RequestAborted)));
-            metrics.DecisionTime(timeProvider.GetElapsedTime(step));
+            var planned = await planner.PlanAsync(policy, request, identity.Team, identity.KeyId, http.Request.Headers, null, http.RequestAborted);
+            classification = planned.Classification;
+            decision = planned.Decision ?? throw planned.Refusal!;
             metrics.Decided(decision);
 
             // Held against the team's budget until the actual cost is recorded, so concurrent requests see it.
@@ -134,6 +124,7 @@ public sealed class RequestPipeline(
 
     private const int ClientClosedRequest = 499;
 
+    // The reservation refused: the state it saw, read again for the message (the planner's copy predates the race it lost).
     private OpenAiException BudgetExceeded(string team, TeamBudget budget) => Router.BudgetExceeded(budgets.State(team), team, budget);
 
     private SpendRecord Record(ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,

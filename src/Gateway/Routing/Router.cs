@@ -19,8 +19,10 @@ namespace Gateway.Routing;
 /// Expected quality of a route for a prompt = Σ p(category) × quality(route, category), lowered for
 /// hard prompts: − needs_strong × (best candidate's quality − this route's). Estimated cost = estimated
 /// prompt tokens (request bytes / 4) and max_tokens (or the objective's expected output) at the route's prices.
+/// Pure: no I/O, no clock, no live counters; the team's budget state comes in with the facts, so the live path,
+/// explain and any replay of recorded facts decide alike.
 /// </summary>
-public sealed class Router(BudgetTracker budgets)
+public sealed class Router
 {
     private const decimal TokensPerPriceUnit = 1_000_000m;
     private const int BytesPerToken = 4;
@@ -74,10 +76,10 @@ public sealed class Router(BudgetTracker budgets)
 
         // 2. Budgets.
         var budget = policy.Budgets.GetValueOrDefault(facts.Team);
-        var overBudget = budget is not null && OverBudget(budget, facts.Team, trace);
+        var overBudget = budget is not null && OverBudget(budget, facts, trace);
         if (overBudget && budget!.OnExceed == BudgetAction.Reject)
         {
-            throw BudgetExceeded(budgets.State(facts.Team), facts.Team, budget);
+            throw BudgetExceeded(facts.Budget, facts.Team, budget);
         }
 
         // 3. Rules.
@@ -234,9 +236,9 @@ public sealed class Router(BudgetTracker budgets)
         }
     }
 
-    private bool OverBudget(TeamBudget budget, string team, DecisionTrace? trace)
+    private static bool OverBudget(TeamBudget budget, RequestFacts facts, DecisionTrace? trace)
     {
-        var state = budgets.State(team);
+        var (team, state) = (facts.Team, facts.Budget);
         var exceeded = state.Exceeded(budget.DailyUsd, budget.MonthlyUsd);
         if (trace is not null)
         {

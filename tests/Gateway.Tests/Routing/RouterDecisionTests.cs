@@ -86,8 +86,8 @@ public sealed class RouterDecisionTests
             ["tools"] = tools ? new[] { new { type = "function", function = new { name = "f" } } } : null,
         });
         using var request = OpenAiRequest.Parse(OpenAiOperation.ChatCompletions, Encoding.UTF8.GetBytes(body));
-        return new Router(budgets ?? new BudgetTracker(TimeProvider.System))
-            .Decide(policy, request, classification, new RequestFacts(team, key, headers), trace);
+        return new Router().Decide(policy, request, classification,
+            new RequestFacts(team, key, headers, Budget: budgets?.State(team) ?? default), trace);
     }
 
     public static TheoryData<string, float, bool, string, string> Matrix => new()

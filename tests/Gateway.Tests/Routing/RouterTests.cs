@@ -36,7 +36,7 @@ public sealed class RouterTests
             ? $$"""{"model":"{{model}}","input":"x"}"""
             : $$"""{"model":"{{model}}","messages":[{"role":"user","content":"x"}]}""";
         using var request = OpenAiRequest.Parse(operation, Encoding.UTF8.GetBytes(body));
-        return new Router(new BudgetTracker(TimeProvider.System)).Decide(Policy, request, classification: null, new RequestFacts("research", "research-ci"));
+        return new Router().Decide(Policy, request, classification: null, new RequestFacts("research", "research-ci"));
     }
 
     [Fact]
