@@ -33,6 +33,28 @@ internal static class PolicyEndpoints
             return TypedResults.Ok(new ValidationResponse(result.Policy is not null, result.Policy?.Version, result.Errors, result.Warnings ?? []));
         });
 
+        // Replays recorded traffic under a draft (the body, as validate takes it), or under the live policy without one.
+        admin.MapPost("/policy/simulate", async (HttpContext http, PolicyLoader loader, IPolicyProvider policies, PolicySimulator simulator,
+            IOptions<OpenAiOptions> options, TimeProvider time, string? from, string? to, string? team) =>
+        {
+            var now = time.GetUtcNow();
+            var start = SpendEndpoints.Parse(from, "from") ?? now.AddDays(-7);
+            var end = SpendEndpoints.Parse(to, "to") ?? now.AddSeconds(1);
+            if (end <= start)
+            {
+                throw OpenAiErrors.InvalidParameter("to", "'to' must be after 'from'.");
+            }
+
+            var policy = policies.Current;
+            if (http.Request.ContentLength is not 0)
+            {
+                var result = loader.Load(await ReadDocumentAsync(http, options.Value));
+                policy = result.Policy ?? throw OpenAiErrors.InvalidPolicy(result.Errors);
+            }
+
+            return TypedResults.Ok(await simulator.RunAsync(policy, start, end, string.IsNullOrWhiteSpace(team) ? null : team, http.RequestAborted));
+        });
+
         admin.MapPut("/policy", async (HttpContext http, FilePolicyProvider provider, IOptions<OpenAiOptions> options) =>
         {
             var before = provider.Current.Version;

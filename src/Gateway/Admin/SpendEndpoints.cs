@@ -39,7 +39,7 @@ internal static class SpendEndpoints
             }
         });
 
-    private static DateTimeOffset? Parse(string? value, string name)
+    internal static DateTimeOffset? Parse(string? value, string name)
     {
         if (string.IsNullOrWhiteSpace(value))
         {

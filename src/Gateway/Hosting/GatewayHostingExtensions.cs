@@ -46,6 +46,7 @@ public static class GatewayHostingExtensions
         services.AddGatewaySpend();
         services.AddSingleton<Router>();
         services.AddSingleton<RequestPlanner>();
+        services.AddSingleton<PolicySimulator>();
         services.AddSingleton<RetrievalRelevance>();
         services.AddSingleton<RouteExecutor>();
         services.AddSingleton<RequestPipeline>();

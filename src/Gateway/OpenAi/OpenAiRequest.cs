@@ -3,6 +3,9 @@ using System.Text.Json;
 
 namespace Gateway.OpenAi;
 
+/// <summary>What routing reads of a request, without its text: small enough to keep on the ledger and replay.</summary>
+public readonly record struct RequestShape(OpenAiOperation Operation, string Model, bool Stream, bool HasTools, int? MaxTokens, int Choices, int BodyLength);
+
 /// <summary>
 /// A parsed OpenAI request: the facts the gateway routes on, plus the raw JSON so that every field
 /// the gateway does not know reaches the provider untouched.
@@ -43,6 +46,9 @@ public sealed class OpenAiRequest : IDisposable
     public bool HasTools { get; private init; }
 
     public int BodyLength { get; }
+
+    /// <summary>The facts routing reads (see <see cref="RequestShape"/>).</summary>
+    public RequestShape Shape => new(Operation, Model, Stream, HasTools, MaxTokens, Choices, BodyLength);
 
     /// <summary>The root JSON object, for components that read the conversation (classifier, local routes).</summary>
     public JsonElement Root => _document.RootElement;

@@ -38,6 +38,7 @@ public sealed class RequestPipeline(
 
         OpenAiRequest? request = null;
         PromptClassification? classification = null;
+        PlannedRequest? planned = null;
         RouteDecision? decision = null;
         SpendRecord? record = null;
         BudgetTracker.Reservation? reservation = null;
@@ -45,7 +46,7 @@ public sealed class RequestPipeline(
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
-            var planned = await planner.PlanAsync(policy, request, identity.Team, identity.KeyId, http.Request.Headers, null, http.RequestAborted);
+            planned = await planner.PlanAsync(policy, request, identity.Team, identity.KeyId, http.Request.Headers, null, http.RequestAborted);
             classification = planned.Classification;
             decision = planned.Decision ?? throw planned.Refusal!;
             metrics.Decided(decision);
@@ -112,10 +113,19 @@ public sealed class RequestPipeline(
         }
         finally
         {
-            request?.Dispose();
             if (record is not null)
             {
+                if (planned is not null && request is not null)
+                {
+                    record = record with { DecisionFacts = DecisionFacts.Of(policy, request.Shape, planned.Classification, planned.Facts).ToJson() };
+                }
+
+                request?.Dispose();
                 await spend.RecordAsync(record);
+            }
+            else
+            {
+                request?.Dispose();
             }
 
             reservation?.Dispose();

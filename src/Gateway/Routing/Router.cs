@@ -28,7 +28,12 @@ public sealed class Router
     private const int BytesPerToken = 4;
 
     /// <exception cref="OpenAiException">404 unknown model, 403 pin not allowed, 429 budget exhausted (reject), 503 nothing servable.</exception>
-    public RouteDecision Decide(RoutingPolicy policy, OpenAiRequest request, PromptClassification? classification, RequestFacts facts, DecisionTrace? trace = null)
+    public RouteDecision Decide(RoutingPolicy policy, OpenAiRequest request, PromptClassification? classification, RequestFacts facts, DecisionTrace? trace = null) =>
+        Decide(policy, request.Shape, classification, facts, trace);
+
+    /// <summary>Decides from the request's shape alone: what the live path, explain and a replay of the ledger all pass.</summary>
+    /// <exception cref="OpenAiException">404 unknown model, 403 pin not allowed, 429 budget exhausted (reject), 503 nothing servable.</exception>
+    public RouteDecision Decide(RoutingPolicy policy, RequestShape request, PromptClassification? classification, RequestFacts facts, DecisionTrace? trace = null)
     {
         var requested = request.Model;
         if (request.Operation == OpenAiOperation.Embeddings)
@@ -418,7 +423,7 @@ public sealed class Router
     }
 
     /// <summary>All conditions must hold. Without a trace it stops at the first that fails and builds no strings; with one it records them all.</summary>
-    private static bool Matches(PolicyRule rule, OpenAiRequest request, PromptClassification? classification, RequestFacts facts, int promptTokens, RuleTrace? trace)
+    private static bool Matches(PolicyRule rule, RequestShape request, PromptClassification? classification, RequestFacts facts, int promptTokens, RuleTrace? trace)
     {
         var matched = true;
         var inv = CultureInfo.InvariantCulture;

@@ -67,7 +67,8 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             latency_ms DOUBLE PRECISION NOT NULL,
             ttfb_ms DOUBLE PRECISION,
             fallback_from TEXT,
-            policy_version TEXT NOT NULL);
+            policy_version TEXT NOT NULL,
+            decision_facts TEXT);
         CREATE INDEX IF NOT EXISTS spend_ledger_at ON spend_ledger (at);
         CREATE INDEX IF NOT EXISTS spend_ledger_team_at ON spend_ledger (team, at);
         """;
@@ -75,10 +76,10 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
     private const string Insert = """
         INSERT INTO spend_ledger (request_id, at, key_id, team, route, model, category, needs_strong, status, stream,
             prompt_tokens, completion_tokens, cached_prompt_tokens, usage_estimated, cost_nusd, counterfactual_nusd,
-            latency_ms, ttfb_ms, fallback_from, policy_version)
+            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts)
         VALUES (@request_id, @at, @key_id, @team, @route, @model, @category, @needs_strong, @status, @stream,
             @prompt_tokens, @completion_tokens, @cached_prompt_tokens, @usage_estimated, @cost_nusd, @counterfactual_nusd,
-            @latency_ms, @ttfb_ms, @fallback_from, @policy_version)
+            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts)
         ON CONFLICT (request_id) DO NOTHING;
         """;
 
@@ -106,6 +107,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         ("cached_prompt_tokens", System.Data.DbType.Int64), ("usage_estimated", System.Data.DbType.Int32), ("cost_nusd", System.Data.DbType.Int64),
         ("counterfactual_nusd", System.Data.DbType.Int64), ("latency_ms", System.Data.DbType.Double), ("ttfb_ms", System.Data.DbType.Double),
         ("fallback_from", System.Data.DbType.String), ("policy_version", System.Data.DbType.String),
+        ("decision_facts", System.Data.DbType.String),
     ];
 
     /// <summary>Writes a batch in one transaction, with one prepared statement for all its rows.</summary>
@@ -136,6 +138,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
                 (long)(usage?.PromptTokens ?? 0), (long)(usage?.CompletionTokens ?? 0), (long)(usage?.CachedPromptTokens ?? 0),
                 usage?.Estimated == true ? 1 : 0, Nano(record.CostUsd), record.CounterfactualCostUsd is { } c ? Nano(c) : null,
                 record.Latency.TotalMilliseconds, record.TimeToFirstByte?.TotalMilliseconds, record.FallbackFrom, record.PolicyVersion,
+                record.DecisionFacts,
             ];
             for (var i = 0; i < values.Length; i++)
             {
@@ -216,7 +219,55 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         return spend;
     }
 
+    /// <summary>One recorded request as a replay reads it: who, when, what it used and cost, and the planner's facts.</summary>
+    public sealed record LedgerRow(DateTimeOffset At, string Team, string KeyId, string Route, string Model, string? Category, int Status,
+        Usage Usage, decimal CostUsd, string? DecisionFacts);
+
+    /// <summary>Rows in [from, to), oldest first, streamed from the database (memory does not grow with the range).</summary>
+    public async IAsyncEnumerable<LedgerRow> RowsAsync(DateTimeOffset from, DateTimeOffset to, string? team,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT at, team, key_id, route, model, category, status, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                usage_estimated, cost_nusd, decision_facts
+            FROM spend_ledger WHERE at >= @from AND at < @to AND (@team = '' OR team = @team) ORDER BY at
+            """;
+        command.With("@from", Time(from)).With("@to", Time(to)).With("@team", team ?? "");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new LedgerRow(
+                DateTimeOffset.Parse(reader.GetString(0), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+                reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                (int)Long(reader, 6),
+                new Usage((int)Long(reader, 7), (int)Long(reader, 8), (int)Long(reader, 9), Long(reader, 10) == 1),
+                Usd(Long(reader, 11)), reader.IsDBNull(12) ? null : reader.GetString(12));
+        }
+    }
+
     private static long Long(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+
+    /// <summary>Adds a column that ledgers created by an older version lack (SQLite has no ADD COLUMN IF NOT EXISTS).</summary>
+    private static async Task AddColumnAsync(DbConnection connection, string column, string type, CancellationToken cancellationToken)
+    {
+        await using var probe = connection.CreateCommand();
+        probe.CommandText = $"SELECT {column} FROM spend_ledger WHERE 1 = 0";
+        try
+        {
+            await probe.ExecuteNonQueryAsync(cancellationToken);
+            return;
+        }
+        catch (DbException)
+        {
+            // Missing: added below.
+        }
+
+        await using var alter = connection.CreateCommand();
+        alter.CommandText = $"ALTER TABLE spend_ledger ADD COLUMN {column} {type}";
+        await alter.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
@@ -226,6 +277,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             await using var command = connection.CreateCommand();
             command.CommandText = Schema;
             await command.ExecuteNonQueryAsync(cancellationToken);
+            await AddColumnAsync(connection, "decision_facts", "TEXT", cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 

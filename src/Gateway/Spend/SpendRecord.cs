@@ -20,4 +20,7 @@ public sealed record SpendRecord
     public string? FallbackFrom { get; init; }
     public required string PolicyVersion { get; init; }
     public bool Stream { get; init; }
+
+    /// <summary>What the planner saw (compact JSON, no prompt text), for replaying drafts over recorded traffic; null when no plan was made.</summary>
+    public string? DecisionFacts { get; init; }
 }
