@@ -24,7 +24,7 @@ public class PolicyDecisionBenchmarks
     private RequestFacts _facts = null!;
     private Router _router = null!;
 
-    private sealed class Environment : IPolicyEnvironment
+    internal sealed class Environment : IPolicyEnvironment
     {
         public IReadOnlySet<string>? TargetsFor(string kind) =>
             kind == RouteKinds.Hosted ? new HashSet<string> { "openai" } : kind == RouteKinds.Local ? new HashSet<string> { "llama" } : null;

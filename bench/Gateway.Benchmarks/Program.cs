@@ -8,4 +8,11 @@ if (args is ["latency", ..])
     return;
 }
 
+if (args is ["simulate", ..])
+{
+    await SimulationProbe.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? args[2] : null);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ClassifierBenchmarks).Assembly).Run(args);

@@ -17,6 +17,7 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
     {
         var result = new Accumulator(policy);
         var spend = new Dictionary<string, TeamRun>(StringComparer.Ordinal);
+        var matched = new bool[policy.Rules.Count];
         await foreach (var row in ledger.RowsAsync(from, to, team, cancellationToken))
         {
             result.Rows++;
@@ -31,16 +32,16 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
             run.Roll(row.At);
             var classification = facts.Classification();
             var requestFacts = new RequestFacts(row.Team, row.KeyId, facts.HeaderDictionary(), facts.Relevance, new BudgetState(run.Day, run.Month, 0));
-            var trace = new DecisionTrace();
+            Array.Clear(matched);
             RouteDecision decision;
             try
             {
-                decision = router.Decide(policy, facts.Shape, classification, requestFacts, trace);
+                decision = router.Decide(policy, facts.Shape, classification, requestFacts, null, matched);
             }
             catch (OpenAiException refused)
             {
                 result.Refused(refused.Status, refused.Code, row);
-                result.Rules(trace, null);
+                result.Rules(matched, null);
                 continue;
             }
 
@@ -48,7 +49,7 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
             var before = (run.Day, run.Month);
             run.Add(cost);
             result.Served(decision, classification?.Category ?? "", row, cost);
-            result.Rules(trace, decision.Rule);
+            result.Rules(matched, decision.Rule);
             if (policy.Budgets.GetValueOrDefault(row.Team) is { } budget)
             {
                 result.Budget(budget, "daily", budget.DailyUsd, before.Day, run.Day, row.At);
@@ -98,7 +99,8 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
         private readonly Dictionary<string, SimulationGroup> _teams = new(StringComparer.Ordinal);
         private readonly Dictionary<string, SimulationGroup> _categories = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _refusals = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, (long Matched, long Decided)> _rules = policy.Rules.ToDictionary(r => r.Name, _ => (0L, 0L), StringComparer.Ordinal);
+        private readonly long[] _matched = new long[policy.Rules.Count];
+        private readonly long[] _decided = new long[policy.Rules.Count];
         private readonly Dictionary<(string Team, string Period), DateTimeOffset> _breaches = [];
         private decimal _draftCost;
         private double _quality;
@@ -139,12 +141,15 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
 
         public decimal ActualCostOfRefused { get; private set; }
 
-        public void Rules(DecisionTrace trace, string? decidedBy)
+        public void Rules(bool[] matched, string? decidedBy)
         {
-            foreach (var rule in trace.Rules.Where(r => r.Matched))
+            for (var i = 0; i < matched.Length; i++)
             {
-                var (matched, decided) = _rules[rule.Name];
-                _rules[rule.Name] = (matched + 1, decided + (rule.Name == decidedBy ? 1 : 0));
+                if (matched[i])
+                {
+                    _matched[i]++;
+                    _decided[i] += policy.Rules[i].Name == decidedBy ? 1 : 0;
+                }
             }
         }
 
@@ -175,8 +180,8 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
             [.. _routes.Values.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Freeze())],
             [.. _teams.Values.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Freeze())],
             [.. _categories.Values.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Freeze())],
-            [.. policy.Rules.Select(r => new SimulatedRule(r.Name, _rules[r.Name].Matched, _rules[r.Name].Decided))],
-            [.. policy.Rules.Where(r => _rules[r.Name].Matched == 0).Select(r => r.Name)],
+            [.. policy.Rules.Select((r, i) => new SimulatedRule(r.Name, _matched[i], _decided[i]))],
+            [.. policy.Rules.Where((_, i) => _matched[i] == 0).Select(r => r.Name)],
             _refusals.OrderBy(r => r.Key, StringComparer.Ordinal).ToDictionary(r => r.Key, r => r.Value),
             [.. _breaches.OrderBy(b => b.Value).Select(b => new SimulatedBreach(b.Key.Team, b.Key.Period, b.Value))]);
 

@@ -33,7 +33,9 @@ public sealed class Router
 
     /// <summary>Decides from the request's shape alone: what the live path, explain and a replay of the ledger all pass.</summary>
     /// <exception cref="OpenAiException">404 unknown model, 403 pin not allowed, 429 budget exhausted (reject), 503 nothing servable.</exception>
-    public RouteDecision Decide(RoutingPolicy policy, RequestShape request, PromptClassification? classification, RequestFacts facts, DecisionTrace? trace = null)
+    /// <param name="matchedRules">When given (one slot per rule), set for each rule whose conditions matched: what a replay counts without a trace.</param>
+    public RouteDecision Decide(RoutingPolicy policy, RequestShape request, PromptClassification? classification, RequestFacts facts, DecisionTrace? trace = null,
+        bool[]? matchedRules = null)
     {
         var requested = request.Model;
         if (request.Operation == OpenAiOperation.Embeddings)
@@ -117,6 +119,11 @@ public sealed class Router
             if (!Matches(rule, request, classification, facts, promptTokens, ruleTrace))
             {
                 continue;
+            }
+
+            if (matchedRules is not null)
+            {
+                matchedRules[rule.Index] = true;
             }
 
             foreach (var name in rule.Exclude)
