@@ -384,6 +384,22 @@ public sealed class SpendLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EstimatesWithoutMaxTokens_LearnTheCompletionLengthOfRecentAnswers()
+    {
+        await using var gateway = await Start();
+        using var admin = gateway.AdminClient();
+        async Task<int> EstimatedOutput() => JsonNode.Parse(await (await admin.PostAsJsonAsync("/admin/route/explain",
+            new { model = "auto", messages = new[] { new { role = "user", content = "hi" } } })).Content.ReadAsStringAsync())!
+            ["trace"]!["estimated_output_tokens"]!.GetValue<int>();
+
+        Assert.Equal(500, await EstimatedOutput()); // nothing served yet: the built-in guess
+
+        await Task.WhenAll(Enumerable.Range(0, OutputTokenStats.MinimumSamples).Select(async _ => (await Chat(gateway)).Dispose()));
+
+        Assert.Equal(300, await EstimatedOutput()); // every fake answer used 300 completion tokens
+    }
+
+    [Fact]
     public async Task StoreFailing_RecordsAreRetried_SpilledAtShutdown_AndReplayedAtStart()
     {
         var gateway = await Start(null, ("Ledger:FlushInterval", "00:00:00.050"));

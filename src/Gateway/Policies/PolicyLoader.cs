@@ -101,7 +101,7 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
             objective.Type == "max_quality" ? ObjectiveType.MaxQuality : ObjectiveType.MinCost,
             objective.QualityFloor ?? 0,
             objective.CostCapUsd,
-            objective.ExpectedOutputTokens ?? PolicyObjective.DefaultExpectedOutputTokens);
+            objective.ExpectedOutputTokens);
 
     private static PolicyRule ToRule(RuleDocument rule, int index)
     {

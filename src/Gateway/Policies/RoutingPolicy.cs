@@ -167,8 +167,11 @@ public enum ObjectiveType
 }
 
 /// <summary>How <c>auto</c> chooses among candidate routes.</summary>
-/// <param name="ExpectedOutputTokens">Completion tokens assumed for cost estimates when the request sets no <c>max_tokens</c>.</param>
-public sealed record PolicyObjective(ObjectiveType Type, double QualityFloor, decimal? CostCapUsd, int ExpectedOutputTokens)
+/// <param name="ExpectedOutputTokens">
+/// Completion tokens assumed for cost estimates when the request sets no <c>max_tokens</c>. Unset: what recent traffic
+/// used (the 90th percentile), or <see cref="DefaultExpectedOutputTokens"/> until there is enough of it.
+/// </param>
+public sealed record PolicyObjective(ObjectiveType Type, double QualityFloor, decimal? CostCapUsd, int? ExpectedOutputTokens)
 {
     public const int DefaultExpectedOutputTokens = 500;
 

@@ -22,7 +22,8 @@ public sealed record DecisionFacts(
     [property: JsonPropertyName("scores")] float[]? Scores,
     [property: JsonPropertyName("needs_strong")] float? NeedsStrong,
     [property: JsonPropertyName("relevance")] double? Relevance,
-    [property: JsonPropertyName("headers")] Dictionary<string, string>? Headers)
+    [property: JsonPropertyName("headers")] Dictionary<string, string>? Headers,
+    [property: JsonPropertyName("typical_output")] int? TypicalOutputTokens = null)
 {
     public static DecisionFacts Of(RoutingPolicy policy, RequestShape shape, PromptClassification? classification, RequestFacts facts)
     {
@@ -45,7 +46,8 @@ public sealed record DecisionFacts(
             classification is null ? null : [.. PromptCategories.All.Select(c => MathF.Round(classification.Scores.GetValueOrDefault(c), 4))],
             classification is null ? null : MathF.Round(classification.NeedsStrong, 4),
             facts.RetrievalRelevance is { } r ? Math.Round(r, 4) : null,
-            headers);
+            headers,
+            facts.TypicalOutputTokens);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, DecisionFactsJson.Default.DecisionFacts);

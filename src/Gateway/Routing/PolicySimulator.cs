@@ -31,7 +31,8 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
             var run = spend.TryGetValue(row.Team, out var existing) ? existing : spend[row.Team] = new TeamRun();
             run.Roll(row.At);
             var classification = facts.Classification();
-            var requestFacts = new RequestFacts(row.Team, row.KeyId, facts.HeaderDictionary(), facts.Relevance, new BudgetState(run.Day, run.Month, 0));
+            var requestFacts = new RequestFacts(row.Team, row.KeyId, facts.HeaderDictionary(), facts.Relevance, new BudgetState(run.Day, run.Month, 0),
+                facts.TypicalOutputTokens);
             Array.Clear(matched);
             RouteDecision decision;
             try

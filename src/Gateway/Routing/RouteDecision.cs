@@ -29,5 +29,6 @@ public static class DecisionVia
 /// <summary>Facts about the caller that rules match on; the request itself supplies the rest.</summary>
 /// <param name="RetrievalRelevance">Best retrieval score from the knowledge base, when a local route was a candidate and retrieval ran.</param>
 /// <param name="Budget">The team's spend and in-flight holds, read once before planning: the planner never reads live counters.</param>
+/// <param name="TypicalOutputTokens">Completion tokens recent answers used (90th percentile), for estimates without <c>max_tokens</c>.</param>
 public sealed record RequestFacts(string Team, string KeyId, IHeaderDictionary? Headers = null, double? RetrievalRelevance = null,
-    Spend.BudgetState Budget = default);
+    Spend.BudgetState Budget = default, int? TypicalOutputTokens = null);

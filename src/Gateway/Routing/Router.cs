@@ -50,7 +50,8 @@ public sealed class Router
         var promptTokens = (request.BodyLength + BytesPerToken - 1) / BytesPerToken;
         // Every choice (n, best_of) is generated and billed.
         var outputTokens = (int)Math.Min(int.MaxValue,
-            (long)(request.MaxTokens ?? policy.Objective?.ExpectedOutputTokens ?? PolicyObjective.DefaultExpectedOutputTokens) * request.Choices);
+            (long)(request.MaxTokens ?? policy.Objective?.ExpectedOutputTokens ?? facts.TypicalOutputTokens ?? PolicyObjective.DefaultExpectedOutputTokens)
+            * request.Choices);
         if (trace is not null)
         {
             trace.EstimatedPromptTokens = promptTokens;

@@ -10,6 +10,7 @@ namespace Gateway.Spend;
 public sealed class SpendRecorder(
     GatewayMetrics metrics,
     BudgetTracker budgets,
+    OutputTokenStats outputTokens,
     LedgerWriter ledger,
     IPolicyProvider policies,
     ILogger<SpendRecorder> logger) : ISpendRecorder
@@ -20,6 +21,11 @@ public sealed class SpendRecorder(
     public ValueTask RecordAsync(SpendRecord record)
     {
         metrics.RecordRequest(record);
+        if (record.Status is >= 200 and < 300 && record.Usage is { } usage)
+        {
+            outputTokens.Observe(usage.CompletionTokens);
+        }
+
         if (record.CostUsd > 0)
         {
             var (dayBefore, monthBefore) = budgets.Spent(record.Team);
