@@ -146,4 +146,18 @@ public sealed class SimulationTests : GatewayWithUpstream
         Assert.Equal(0, result["rows"]!.GetValue<long>());
         Assert.Empty(result["by_route"]!.AsArray());
     }
+
+    [Fact]
+    public async Task SpendReport_SaysWhatRoutingSaved_AtWhatExpectedQualityChange()
+    {
+        using var admin = Gateway.AdminClient();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/policy", new StringContent(Cheaper, Encoding.UTF8, "application/yaml"))).StatusCode);
+        await Traffic(3);
+
+        var total = JsonNode.Parse(await admin.GetStringAsync("/admin/spend?group_by=route"))!["total"]!;
+
+        // Served on 'cheap' (0.8, lowered for harder prompts) instead of the reference 'frontier' (0.95).
+        Assert.Equal(3 * (0.00575m - 0.00024m), total["saved_usd"]!.GetValue<decimal>());
+        Assert.InRange(total["expected_quality_change"]!.GetValue<double>(), -0.3, -0.15);
+    }
 }

@@ -128,8 +128,8 @@ public sealed class SpendLedgerTests : IAsyncLifetime
 
         Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("team,model,requests,failed_requests,prompt_tokens,completion_tokens,cached_prompt_tokens,estimated_usage_requests,cost_usd,counterfactual_cost_usd,saved_usd", lines[0]);
-        Assert.Equal("research,big-model,1,0,1200,300,200,0,0.00575,0.00575,0", lines[1]);
+        Assert.Equal("team,model,requests,failed_requests,prompt_tokens,completion_tokens,cached_prompt_tokens,estimated_usage_requests,cost_usd,counterfactual_cost_usd,saved_usd,expected_quality_change", lines[0]);
+        Assert.Equal("research,big-model,1,0,1200,300,200,0,0.00575,0.00575,0,0", lines[1]); // served on the reference route: no quality change
     }
 
     [Theory]

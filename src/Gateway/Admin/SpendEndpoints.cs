@@ -67,10 +67,11 @@ internal static class SpendEndpoints
     private static SpendTotals Sum(IReadOnlyList<SpendTotals> rows) => new(
         new Dictionary<string, string>(),
         rows.Sum(r => r.Requests), rows.Sum(r => r.FailedRequests), rows.Sum(r => r.PromptTokens), rows.Sum(r => r.CompletionTokens),
-        rows.Sum(r => r.CachedPromptTokens), rows.Sum(r => r.EstimatedUsageRequests), rows.Sum(r => r.CostUsd), rows.Sum(r => r.CounterfactualCostUsd));
+        rows.Sum(r => r.CachedPromptTokens), rows.Sum(r => r.EstimatedUsageRequests), rows.Sum(r => r.CostUsd), rows.Sum(r => r.CounterfactualCostUsd),
+        rows.Sum(r => r.QualityChangeSum), rows.Sum(r => r.QualityRows));
 
     private static SpendRow Row(SpendTotals t) => new(t.Group, t.Requests, t.FailedRequests, t.PromptTokens, t.CompletionTokens,
-        t.CachedPromptTokens, t.EstimatedUsageRequests, t.CostUsd, t.CounterfactualCostUsd, t.SavedUsd);
+        t.CachedPromptTokens, t.EstimatedUsageRequests, t.CostUsd, t.CounterfactualCostUsd, t.SavedUsd, t.ExpectedQualityChange);
 
     private static string Csv(SpendQuery query, IReadOnlyList<SpendTotals> rows)
     {
@@ -95,6 +96,7 @@ internal static class SpendEndpoints
                 csv.WriteField(row.CostUsd, MoneyFormat);
                 csv.WriteField(row.CounterfactualCostUsd, MoneyFormat);
                 csv.WriteField(row.SavedUsd, MoneyFormat);
+                csv.WriteField(row.ExpectedQualityChange, "");
                 csv.EndRecord();
             }
         }
@@ -106,7 +108,7 @@ internal static class SpendEndpoints
     private const string MoneyFormat = "0.#########";
 
     private static readonly string[] Columns =
-        ["requests", "failed_requests", "prompt_tokens", "completion_tokens", "cached_prompt_tokens", "estimated_usage_requests", "cost_usd", "counterfactual_cost_usd", "saved_usd"];
+        ["requests", "failed_requests", "prompt_tokens", "completion_tokens", "cached_prompt_tokens", "estimated_usage_requests", "cost_usd", "counterfactual_cost_usd", "saved_usd", "expected_quality_change"];
 }
 
 public sealed record SpendRow(
@@ -119,7 +121,8 @@ public sealed record SpendRow(
     [property: JsonPropertyName("estimated_usage_requests")] long EstimatedUsageRequests,
     [property: JsonPropertyName("cost_usd")] decimal CostUsd,
     [property: JsonPropertyName("counterfactual_cost_usd")] decimal CounterfactualCostUsd,
-    [property: JsonPropertyName("saved_usd")] decimal SavedUsd);
+    [property: JsonPropertyName("saved_usd")] decimal SavedUsd,
+    [property: JsonPropertyName("expected_quality_change")] double? ExpectedQualityChange);
 
 public sealed record SpendReport(
     [property: JsonPropertyName("from")] DateTimeOffset From,

@@ -84,6 +84,8 @@ public sealed class RequestPipeline(
                 Usage = usage,
                 CostUsd = cost,
                 CounterfactualCostUsd = counterfactual,
+                ExpectedQuality = decision.ExpectedQuality,
+                ReferenceQuality = decision.ReferenceQuality,
                 TimeToFirstByte = result.Outcome.TimeToFirstByte,
                 FallbackFrom = result.FallbackFrom,
             };

@@ -14,7 +14,8 @@ public sealed record RouteDecision(
     string Via = DecisionVia.Default,
     string? Rule = null,
     decimal EstimatedCostUsd = 0,
-    double? ExpectedQuality = null);
+    double? ExpectedQuality = null,
+    double? ReferenceQuality = null);
 
 public static class DecisionVia
 {

@@ -237,8 +237,12 @@ public sealed class Router
         }
 
         var model = via == DecisionVia.Pinned ? clientModel : chosen.Model;
-        return Finish(policy, chosen, model, via, via == DecisionVia.Rule ? pinningRule!.Name : null, reason,
+        var decided = Finish(policy, chosen, model, via, via == DecisionVia.Rule ? pinningRule!.Name : null, reason,
             Quality(baseQuality[IndexOf(routes, chosen.Name)], needsStrong, bestBase), promptTokens, outputTokens);
+        // The reference route's expected quality for this prompt: "saved $X at an expected quality change of Y".
+        return policy.ReferenceRoute is { } reference
+            ? decided with { ReferenceQuality = Quality(baseQuality[IndexOf(routes, reference.Name)], needsStrong, bestBase) }
+            : decided;
     }
 
     private static void CheckPin(PolicyRoute route, string requested, string team)

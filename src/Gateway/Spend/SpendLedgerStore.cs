@@ -18,10 +18,18 @@ public sealed record SpendTotals(
     long CachedPromptTokens,
     long EstimatedUsageRequests,
     decimal CostUsd,
-    decimal CounterfactualCostUsd)
+    decimal CounterfactualCostUsd,
+    double QualityChangeSum = 0,
+    long QualityRows = 0)
 {
     /// <summary>What routing saved: the reference route's cost of the same tokens minus what was paid.</summary>
     public decimal SavedUsd => CounterfactualCostUsd - CostUsd;
+
+    /// <summary>
+    /// Mean expected quality of what was served minus the reference route's, over the requests the policy rates
+    /// (negative: cheaper at some expected quality); null when none are rated.
+    /// </summary>
+    public double? ExpectedQualityChange => QualityRows == 0 ? null : Math.Round(QualityChangeSum / QualityRows, 4);
 }
 
 /// <summary>
@@ -68,7 +76,9 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             ttfb_ms DOUBLE PRECISION,
             fallback_from TEXT,
             policy_version TEXT NOT NULL,
-            decision_facts TEXT);
+            decision_facts TEXT,
+            expected_quality DOUBLE PRECISION,
+            reference_quality DOUBLE PRECISION);
         CREATE INDEX IF NOT EXISTS spend_ledger_at ON spend_ledger (at);
         CREATE INDEX IF NOT EXISTS spend_ledger_team_at ON spend_ledger (team, at);
         """;
@@ -76,10 +86,10 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
     private const string Insert = """
         INSERT INTO spend_ledger (request_id, at, key_id, team, route, model, category, needs_strong, status, stream,
             prompt_tokens, completion_tokens, cached_prompt_tokens, usage_estimated, cost_nusd, counterfactual_nusd,
-            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts)
+            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts, expected_quality, reference_quality)
         VALUES (@request_id, @at, @key_id, @team, @route, @model, @category, @needs_strong, @status, @stream,
             @prompt_tokens, @completion_tokens, @cached_prompt_tokens, @usage_estimated, @cost_nusd, @counterfactual_nusd,
-            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts)
+            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts, @expected_quality, @reference_quality)
         ON CONFLICT (request_id) DO NOTHING;
         """;
 
@@ -107,7 +117,8 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         ("cached_prompt_tokens", System.Data.DbType.Int64), ("usage_estimated", System.Data.DbType.Int32), ("cost_nusd", System.Data.DbType.Int64),
         ("counterfactual_nusd", System.Data.DbType.Int64), ("latency_ms", System.Data.DbType.Double), ("ttfb_ms", System.Data.DbType.Double),
         ("fallback_from", System.Data.DbType.String), ("policy_version", System.Data.DbType.String),
-        ("decision_facts", System.Data.DbType.String),
+        ("decision_facts", System.Data.DbType.String), ("expected_quality", System.Data.DbType.Double),
+        ("reference_quality", System.Data.DbType.Double),
     ];
 
     /// <summary>Writes a batch in one transaction, with one prepared statement for all its rows.</summary>
@@ -138,7 +149,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
                 (long)(usage?.PromptTokens ?? 0), (long)(usage?.CompletionTokens ?? 0), (long)(usage?.CachedPromptTokens ?? 0),
                 usage?.Estimated == true ? 1 : 0, Nano(record.CostUsd), record.CounterfactualCostUsd is { } c ? Nano(c) : null,
                 record.Latency.TotalMilliseconds, record.TimeToFirstByte?.TotalMilliseconds, record.FallbackFrom, record.PolicyVersion,
-                record.DecisionFacts,
+                record.DecisionFacts, record.ExpectedQuality, record.ReferenceQuality,
             ];
             for (var i = 0; i < values.Length; i++)
             {
@@ -163,7 +174,8 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
 
         sql.Append("""
             COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), SUM(prompt_tokens), SUM(completion_tokens),
-            SUM(cached_prompt_tokens), SUM(usage_estimated), SUM(cost_nusd), SUM(COALESCE(counterfactual_nusd, cost_nusd))
+            SUM(cached_prompt_tokens), SUM(usage_estimated), SUM(cost_nusd), SUM(COALESCE(counterfactual_nusd, cost_nusd)),
+            SUM(expected_quality - reference_quality), COUNT(expected_quality - reference_quality)
             FROM spend_ledger WHERE at >= @from AND at < @to
             """);
         if (columns.Count > 0)
@@ -193,7 +205,8 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             }
 
             totals.Add(new SpendTotals(group, reader.GetInt64(n), Long(reader, n + 1), Long(reader, n + 2), Long(reader, n + 3),
-                Long(reader, n + 4), Long(reader, n + 5), Usd(Long(reader, n + 6)), Usd(Long(reader, n + 7))));
+                Long(reader, n + 4), Long(reader, n + 5), Usd(Long(reader, n + 6)), Usd(Long(reader, n + 7)),
+                reader.IsDBNull(n + 8) ? 0 : Convert.ToDouble(reader.GetValue(n + 8), CultureInfo.InvariantCulture), Long(reader, n + 9)));
         }
 
         return totals;
@@ -278,6 +291,8 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             command.CommandText = Schema;
             await command.ExecuteNonQueryAsync(cancellationToken);
             await AddColumnAsync(connection, "decision_facts", "TEXT", cancellationToken);
+            await AddColumnAsync(connection, "expected_quality", "DOUBLE PRECISION", cancellationToken);
+            await AddColumnAsync(connection, "reference_quality", "DOUBLE PRECISION", cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 

@@ -21,6 +21,12 @@ public sealed record SpendRecord
     public required string PolicyVersion { get; init; }
     public bool Stream { get; init; }
 
+    /// <summary>Expected quality (0–1) of the chosen route for this prompt, as the policy rates it; null when not rated.</summary>
+    public double? ExpectedQuality { get; init; }
+
+    /// <summary>The same for the policy's reference route: the quality the counterfactual would have bought.</summary>
+    public double? ReferenceQuality { get; init; }
+
     /// <summary>What the planner saw (compact JSON, no prompt text), for replaying drafts over recorded traffic; null when no plan was made.</summary>
     public string? DecisionFacts { get; init; }
 }

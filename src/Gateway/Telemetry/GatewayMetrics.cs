@@ -23,6 +23,9 @@ public sealed class GatewayMetrics
         public const string UpstreamErrors = "gateway_upstream_errors_total";
         public const string Fallbacks = "gateway_fallbacks_total";
         public const string UpstreamRetries = "gateway_upstream_retries_total";
+        public const string ExpectedQuality = "gateway_expected_quality_total";
+        public const string ReferenceQuality = "gateway_reference_quality_total";
+        public const string QualityRated = "gateway_quality_rated_requests_total";
         public const string UpstreamCircuit = "gateway_upstream_circuit_state";
         public const string Classifications = "gateway_classifications_total";
         public const string NeedsStrong = "gateway_classifier_needs_strong";
@@ -72,6 +75,9 @@ public sealed class GatewayMetrics
     private readonly Counter _upstreamErrors;
     private readonly Counter _fallbacks;
     private readonly Counter _upstreamRetries;
+    private readonly Counter _expectedQuality;
+    private readonly Counter _referenceQuality;
+    private readonly Counter _qualityRated;
     private readonly Gauge _upstreamCircuit;
     private readonly Counter _classifications;
     private readonly Histogram _needsStrong;
@@ -113,6 +119,12 @@ public sealed class GatewayMetrics
             Labels.From, Labels.To);
         _upstreamRetries = factory.CreateCounter(Names.UpstreamRetries, "Attempts repeated on the same upstream before any fallback, by the failure that caused them.",
             Labels.Upstream, Labels.Reason);
+        _expectedQuality = factory.CreateCounter(Names.ExpectedQuality,
+            "Sum of the expected quality (0-1, as the policy rates it) of the route that served each rated request.", Labels.Team, Labels.Route);
+        _referenceQuality = factory.CreateCounter(Names.ReferenceQuality,
+            "Sum of the expected quality the policy's reference route would have had for the same requests.", Labels.Team, Labels.Route);
+        _qualityRated = factory.CreateCounter(Names.QualityRated,
+            "Requests with both qualities rated: divide the difference of the two sums by this for the mean expected quality change.", Labels.Team, Labels.Route);
         _upstreamCircuit = factory.CreateGauge(Names.UpstreamCircuit, "Circuit breaker per upstream deployment: 0 closed (serving), 1 half-open (probing), 2 open (skipped).",
             Labels.Upstream, "deployment");
         _classifications = factory.CreateCounter(Names.Classifications, "Prompts classified, by predicted category.",
@@ -161,6 +173,13 @@ public sealed class GatewayMetrics
             if (record.CounterfactualCostUsd is { } counterfactual)
             {
                 _counterfactual.WithLabels(record.Route, record.Model, record.Team).Inc((double)counterfactual);
+            }
+
+            if (record is { ExpectedQuality: { } expected, ReferenceQuality: { } reference })
+            {
+                _expectedQuality.WithLabels(record.Team, record.Route).Inc(expected);
+                _referenceQuality.WithLabels(record.Team, record.Route).Inc(reference);
+                _qualityRated.WithLabels(record.Team, record.Route).Inc();
             }
         }
     }
