@@ -14,6 +14,12 @@ if (StartupCheck.Problems(app.Services) is { Count: > 0 } problems)
     return 2;
 }
 
+// The offline form of POST /admin/policy/simulate, against the configured ledger.
+if (args is ["simulate", ..])
+{
+    return await SimulateCommand.RunAsync(app.Services, args[1..], Console.Out, Console.Error);
+}
+
 app.MapGateway();
 try
 {

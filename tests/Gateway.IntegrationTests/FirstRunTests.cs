@@ -104,4 +104,45 @@ public sealed class FirstRunTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task SimulateCommand_ReplaysTheConfiguredLedger_AndRefusesAnInvalidDraft()
+    {
+        var folder = TestFolders.Create("gateway-simulate-cli-").FullName;
+        var ledger = $"--Ledger:ConnectionString=Data Source={Path.Combine(folder, "gateway.db")}";
+        var bad = Path.Combine(folder, "bad.yaml");
+        await File.WriteAllTextAsync(bad, "default_route: nope\nroutes: {}\n");
+
+        var (code, stdout, stderr) = await Run("simulate", "--draft", bad, ledger);
+        Assert.Equal(2, code);
+        Assert.Contains("simulate: the draft is invalid: 2 configuration problems.", stderr, StringComparison.Ordinal);
+        Assert.Contains("default_route: unknown route 'nope'", stderr, StringComparison.Ordinal);
+
+        (code, stdout, stderr) = await Run("simulate", "--from", "2026-01-01", "--to", "2026-02-01", ledger);
+        Assert.True(code == 0, stderr);
+        var result = JsonNode.Parse(stdout)!;
+        Assert.Equal(0, result["rows"]!.GetValue<long>());
+        Assert.Equal("2026-01-01T00:00:00+00:00", result["from"]!.GetValue<string>());
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
+    {
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = TestFolders.Create("gateway-cli-").FullName,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        startInfo.ArgumentList.Add(typeof(Program).Assembly.Location);
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(startInfo)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout, stderr);
+    }
 }

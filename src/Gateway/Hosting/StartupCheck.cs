@@ -50,9 +50,9 @@ public static class StartupCheck
     }
 
     /// <summary>Writes <paramref name="problems"/> for an operator, one per line.</summary>
-    public static void Report(IReadOnlyList<string> problems, TextWriter output)
+    public static void Report(IReadOnlyList<string> problems, TextWriter output, string heading = "The gateway cannot start")
     {
-        output.WriteLine($"The gateway cannot start: {problems.Count} configuration problem{(problems.Count == 1 ? "" : "s")}.");
+        output.WriteLine($"{heading}: {problems.Count} configuration problem{(problems.Count == 1 ? "" : "s")}.");
         foreach (var problem in problems)
         {
             output.WriteLine($"  - {problem}");
