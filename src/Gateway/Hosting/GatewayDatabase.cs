@@ -99,6 +99,28 @@ public sealed class GatewayDatabase : IAsyncDisposable
     /// <summary>An auto-numbered primary key column in this database's dialect.</summary>
     public string IdentityColumn => IsPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
 
+    /// <summary>Any constant: the PostgreSQL advisory lock that serializes schema creation across replicas.</summary>
+    private const long SchemaLock = 0x6761_7465_7761_79; // "gateway"
+
+    /// <summary>
+    /// Runs <paramref name="ddl"/> (CREATE … IF NOT EXISTS) so that replicas starting together cannot collide: on
+    /// PostgreSQL, concurrent CREATE TABLE IF NOT EXISTS races on the catalog (23505 on pg_type) and crashed a replica
+    /// of <c>docker-compose up</c>; there the statements run in one transaction holding an advisory lock. SQLite
+    /// serializes writers on the file already.
+    /// </summary>
+    public async Task CreateSchemaAsync(DbConnection connection, string ddl, CancellationToken cancellationToken)
+    {
+        await using var transaction = IsPostgres ? await connection.BeginTransactionAsync(cancellationToken) : null;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = IsPostgres ? $"SELECT pg_advisory_xact_lock({SchemaLock}); {ddl}" : ddl;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         if (_postgres is not null)

@@ -104,9 +104,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
         var connection = await database.OpenAsync(cancellationToken);
         if (Volatile.Read(ref _ready) == 0)
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = Schema.Replace("{identity}", database.IdentityColumn, StringComparison.Ordinal);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await database.CreateSchemaAsync(connection, Schema.Replace("{identity}", database.IdentityColumn, StringComparison.Ordinal), cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 

@@ -216,9 +216,7 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
         var connection = await database.OpenAsync(cancellationToken);
         if (Volatile.Read(ref _ready) == 0)
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = Schema.Replace("{blob}", database.IsPostgres ? "BYTEA" : "BLOB", StringComparison.Ordinal);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await database.CreateSchemaAsync(connection, Schema.Replace("{blob}", database.IsPostgres ? "BYTEA" : "BLOB", StringComparison.Ordinal), cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 

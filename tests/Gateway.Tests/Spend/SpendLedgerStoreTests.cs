@@ -59,6 +59,34 @@ public sealed class SpendLedgerStoreTests
 
     [SkippableTheory]
     [MemberData(nameof(Providers))]
+    public async Task ReplicasStartingTogether_CreateTheSchemaOnce_WithoutColliding(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        // Eight "replicas": each its own connection pool, all creating the ledger and audit tables at the same moment.
+        var replicas = Enumerable.Range(0, 8).Select(_ => new Gateway.Hosting.GatewayDatabase(Microsoft.Extensions.Options.Options.Create(db.Options))).ToList();
+        try
+        {
+            await Task.WhenAll(replicas.Select(r => Task.Run(async () =>
+            {
+                await new SpendLedgerStore(r).InitializeAsync(CancellationToken.None);
+                await new Gateway.Policies.PolicyAuditStore(r).LastVersionAsync(CancellationToken.None);
+            })));
+
+            var store = new SpendLedgerStore(replicas[0]);
+            await store.AppendAsync([Record("after", Day.AddHours(1))], CancellationToken.None);
+            Assert.Single(await store.TotalsAsync(new SpendQuery(Day, Day.AddDays(1), []), CancellationToken.None));
+        }
+        finally
+        {
+            foreach (var replica in replicas)
+            {
+                await replica.DisposeAsync();
+            }
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
     public async Task Totals_GroupAndSumExactly(string provider)
     {
         await using var db = await TestDatabase.CreateAsync(provider);
