@@ -160,4 +160,37 @@ public sealed class SimulationTests : GatewayWithUpstream
         Assert.Equal(3 * (0.00575m - 0.00024m), total["saved_usd"]!.GetValue<decimal>());
         Assert.InRange(total["expected_quality_change"]!.GetValue<double>(), -0.3, -0.15);
     }
+
+    [Fact]
+    public async Task RequireSimulation_AppliesOnlyASimulatedDocument_AndAuditsTheSummary()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Upstream.BaseUrl, settings: new Dictionary<string, string?> { ["Policies:RequireSimulation"] = "true" });
+        using var admin = gateway.AdminClient();
+        StringContent Yaml(string text) => new(text, Encoding.UTF8, "application/yaml");
+        async Task<string> SimulationOf(string? draft) =>
+            JsonNode.Parse(await (await admin.PostAsync("/admin/policy/simulate", draft is null ? new ByteArrayContent([]) : Yaml(draft))).Content.ReadAsStringAsync())!
+                ["simulation_id"]!.GetValue<string>();
+
+        using (var unsimulated = await admin.PutAsync("/admin/policy", Yaml(Cheaper)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, unsimulated.StatusCode);
+            Assert.Contains("simulation_required", await unsimulated.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var ofTheLivePolicy = await SimulationOf(null);
+        using (var mismatch = await admin.PutAsync($"/admin/policy?simulation={ofTheLivePolicy}", Yaml(Cheaper)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, mismatch.StatusCode);
+            Assert.Contains("simulation_mismatch", await mismatch.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var id = await SimulationOf(Cheaper);
+        using (var applied = await admin.PutAsync($"/admin/policy?simulation={id}", Yaml(Cheaper)))
+        {
+            Assert.Equal(HttpStatusCode.OK, applied.StatusCode);
+        }
+
+        var newest = JsonNode.Parse(await admin.GetStringAsync("/admin/policy/history"))!["entries"]![0]!;
+        Assert.StartsWith($"{id}: ", newest["simulation"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
 }

@@ -35,7 +35,7 @@ internal static class PolicyEndpoints
 
         // Replays recorded traffic under a draft (the body, as validate takes it), or under the live policy without one.
         admin.MapPost("/policy/simulate", async (HttpContext http, PolicyLoader loader, IPolicyProvider policies, PolicySimulator simulator,
-            IOptions<OpenAiOptions> options, TimeProvider time, string? from, string? to, string? team) =>
+            SimulationLog log, IOptions<OpenAiOptions> options, TimeProvider time, string? from, string? to, string? team) =>
         {
             var now = time.GetUtcNow();
             var start = SpendEndpoints.Parse(from, "from") ?? now.AddDays(-7);
@@ -48,17 +48,36 @@ internal static class PolicyEndpoints
             var policy = policies.Current;
             if (http.Request.ContentLength is not 0)
             {
-                var result = loader.Load(await ReadDocumentAsync(http, options.Value));
-                policy = result.Policy ?? throw OpenAiErrors.InvalidPolicy(result.Errors);
+                var draft = loader.Load(await ReadDocumentAsync(http, options.Value));
+                policy = draft.Policy ?? throw OpenAiErrors.InvalidPolicy(draft.Errors);
             }
 
-            return TypedResults.Ok(await simulator.RunAsync(policy, start, end, string.IsNullOrWhiteSpace(team) ? null : team, http.RequestAborted));
+            var scope = string.IsNullOrWhiteSpace(team) ? null : team;
+            var result = await simulator.RunAsync(policy, start, end, scope, http.RequestAborted);
+            return TypedResults.Ok(result with { SimulationId = log.Record(result, scope) });
         });
 
-        admin.MapPut("/policy", async (HttpContext http, FilePolicyProvider provider, IOptions<OpenAiOptions> options) =>
+        admin.MapPut("/policy", async (HttpContext http, FilePolicyProvider provider, PolicyLoader loader, SimulationLog simulations,
+            IOptions<OpenAiOptions> options, IOptions<PolicyOptions> policyOptions, string? simulation) =>
         {
             var before = provider.Current.Version;
-            var result = await ApplyAsync(provider, await ReadDocumentAsync(http, options.Value), "api", http.RequestAborted);
+            var document = await ReadDocumentAsync(http, options.Value);
+            string? evidence = null;
+            if (simulation is not null || policyOptions.Value.RequireSimulation)
+            {
+                // The simulation must be of this exact document (its version is the document's hash).
+                var version = loader.Load(document).Policy?.Version;
+                evidence = simulation is null || version is null ? null : simulations.Find(simulation, version);
+                if (evidence is null && version is not null)
+                {
+                    throw new OpenAiException(400, simulation is null
+                            ? "This gateway applies a policy only after a simulation of it (Policies:RequireSimulation): POST the document to /admin/policy/simulate, then PUT it with ?simulation=<simulation_id>."
+                            : $"Simulation '{simulation}' is unknown here, expired, or of a different document: simulate this exact document again.",
+                        OpenAiErrors.InvalidRequest, simulation is null ? "simulation_required" : "simulation_mismatch", "simulation");
+                }
+            }
+
+            var result = await ApplyAsync(provider, document, "api", http.RequestAborted, evidence);
             return result.Policy is null
                 ? throw OpenAiErrors.InvalidPolicy(result.Errors)
                 : TypedResults.Ok(new AppliedResponse(result.Policy.Version, before, result.Policy.Version != before, result.Warnings ?? []));
@@ -102,11 +121,12 @@ internal static class PolicyEndpoints
         });
     }
 
-    private static async Task<PolicyLoadResult> ApplyAsync(FilePolicyProvider provider, string document, string source, CancellationToken cancellationToken)
+    private static async Task<PolicyLoadResult> ApplyAsync(FilePolicyProvider provider, string document, string source, CancellationToken cancellationToken,
+        string? simulation = null)
     {
         try
         {
-            return await provider.ApplyAsync(document, AdminActor, source, cancellationToken);
+            return await provider.ApplyAsync(document, AdminActor, source, cancellationToken, simulation);
         }
         catch (PolicyWriteException ex)
         {

@@ -121,6 +121,56 @@ public sealed class GatewayDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a column that tables created by an older version lack, safe when replicas start together: on PostgreSQL
+    /// <c>ADD COLUMN IF NOT EXISTS</c> under the schema lock; SQLite has no such clause, so probe, add, and accept
+    /// losing the race to another process.
+    /// </summary>
+    public async Task AddColumnAsync(DbConnection connection, string table, string column, string type, CancellationToken cancellationToken)
+    {
+        if (IsPostgres)
+        {
+            await CreateSchemaAsync(connection, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type}", cancellationToken);
+            return;
+        }
+
+        if (await HasColumnAsync(connection, table, column, cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {column} {type}";
+            await alter.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (DbException)
+        {
+            if (!await HasColumnAsync(connection, table, column, cancellationToken))
+            {
+                throw;
+            }
+
+            // Added by another process in the meantime.
+        }
+    }
+
+    private static async Task<bool> HasColumnAsync(DbConnection connection, string table, string column, CancellationToken cancellationToken)
+    {
+        await using var probe = connection.CreateCommand();
+        probe.CommandText = $"SELECT {column} FROM {table} WHERE 1 = 0";
+        try
+        {
+            await probe.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (DbException)
+        {
+            return false;
+        }
+    }
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         if (_postgres is not null)

@@ -47,6 +47,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<Router>();
         services.AddSingleton<RequestPlanner>();
         services.AddSingleton<PolicySimulator>();
+        services.AddSingleton<SimulationLog>();
         services.AddSingleton<RetrievalRelevance>();
         services.AddSingleton<RouteExecutor>();
         services.AddSingleton<RequestPipeline>();

@@ -144,7 +144,8 @@ public sealed class FilePolicyProvider(
     /// Validates <paramref name="yaml"/> and, if valid, writes it over the policy file (temp file +
     /// rename, so a reader never sees half a document), publishes it and audits it.
     /// </summary>
-    public async Task<PolicyLoadResult> ApplyAsync(string yaml, string actor, string source, CancellationToken cancellationToken)
+    /// <param name="simulation">The summary of the simulation this change was checked with, kept in its audit entry.</param>
+    public async Task<PolicyLoadResult> ApplyAsync(string yaml, string actor, string source, CancellationToken cancellationToken, string? simulation = null)
     {
         await _applying.WaitAsync(cancellationToken);
         try
@@ -177,7 +178,7 @@ public sealed class FilePolicyProvider(
             }
 
             Publish(result, before, source);
-            await audit.AppendAsync(timeProvider.GetUtcNow(), actor, source, before, result.Policy, cancellationToken);
+            await audit.AppendAsync(timeProvider.GetUtcNow(), actor, source, before, result.Policy, cancellationToken, simulation);
             return result;
         }
         finally

@@ -15,7 +15,8 @@ public sealed record PolicyAuditEntry(
     [property: JsonPropertyName("source")] string Source,
     [property: JsonPropertyName("version_before")] string? VersionBefore,
     [property: JsonPropertyName("version_after")] string VersionAfter,
-    [property: JsonPropertyName("diff")] string Diff);
+    [property: JsonPropertyName("diff")] string Diff,
+    [property: JsonPropertyName("simulation")] string? Simulation = null);
 
 /// <summary>
 /// The audit log of applied policies, durable in the gateway's database: who (key id, or
@@ -39,13 +40,15 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
 
     private int _ready;
 
-    public async Task AppendAsync(DateTimeOffset at, string actor, string source, RoutingPolicy? before, RoutingPolicy after, CancellationToken cancellationToken)
+    /// <param name="simulation">The summary of the simulation the change was applied with, if any.</param>
+    public async Task AppendAsync(DateTimeOffset at, string actor, string source, RoutingPolicy? before, RoutingPolicy after, CancellationToken cancellationToken,
+        string? simulation = null)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO policy_audit (at, actor, source, version_before, version_after, diff, document)
-            VALUES (@at, @actor, @source, @before, @after, @diff, @document);
+            INSERT INTO policy_audit (at, actor, source, version_before, version_after, diff, document, simulation)
+            VALUES (@at, @actor, @source, @before, @after, @diff, @document, @simulation);
             """;
         command.With("@at", at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
             .With("@actor", actor)
@@ -53,7 +56,8 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
             .With("@before", before?.Version)
             .With("@after", after.Version)
             .With("@diff", Diff(before?.Document ?? "", after.Document))
-            .With("@document", after.Document);
+            .With("@document", after.Document)
+            .With("@simulation", simulation);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -62,7 +66,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, at, actor, source, version_before, version_after, diff FROM policy_audit ORDER BY id DESC LIMIT @limit;";
+        command.CommandText = "SELECT id, at, actor, source, version_before, version_after, diff, simulation FROM policy_audit ORDER BY id DESC LIMIT @limit;";
         command.With("@limit", limit);
         var entries = new List<PolicyAuditEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -75,7 +79,8 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
                 reader.GetString(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
                 reader.GetString(5),
-                reader.GetString(6)));
+                reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7)));
         }
 
         return entries;
@@ -105,6 +110,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
         if (Volatile.Read(ref _ready) == 0)
         {
             await database.CreateSchemaAsync(connection, Schema.Replace("{identity}", database.IdentityColumn, StringComparison.Ordinal), cancellationToken);
+            await database.AddColumnAsync(connection, "policy_audit", "simulation", "TEXT", cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 

@@ -17,4 +17,10 @@ public sealed class PolicyOptions
 
     /// <summary>Apply edits of the file while running (default true): valid ones about 0.5 s after the file stops changing (so a file written in pieces is read whole), invalid ones logged and ignored.</summary>
     public bool ReloadOnChange { get; set; } = true;
+
+    /// <summary>
+    /// When true, <c>PUT /admin/policy</c> applies a document only with <c>?simulation=&lt;id&gt;</c> naming a simulation of
+    /// that exact document (from <c>POST /admin/policy/simulate</c> on this replica, in the last 24 hours). Default false.
+    /// </summary>
+    public bool RequireSimulation { get; set; }
 }

@@ -236,4 +236,9 @@ public sealed record SimulationResult(
     [property: JsonPropertyName("rules")] IReadOnlyList<SimulatedRule> Rules,
     [property: JsonPropertyName("rules_never_matched")] IReadOnlyList<string> RulesNeverMatched,
     [property: JsonPropertyName("refused")] IReadOnlyDictionary<string, long> Refused,
-    [property: JsonPropertyName("budgets_breached")] IReadOnlyList<SimulatedBreach> BudgetsBreached);
+    [property: JsonPropertyName("budgets_breached")] IReadOnlyList<SimulatedBreach> BudgetsBreached)
+{
+    /// <summary>Set by the endpoint: pass it to <c>PUT /admin/policy?simulation=</c> to apply this draft with this evidence.</summary>
+    [JsonPropertyName("simulation_id")]
+    public string? SimulationId { get; init; }
+}

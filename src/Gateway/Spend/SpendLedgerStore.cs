@@ -262,62 +262,15 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
 
     private static long Long(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 
-    /// <summary>Adds a column that ledgers created by an older version lack, safe when replicas start together.</summary>
-    private async Task AddColumnAsync(DbConnection connection, string column, string type, CancellationToken cancellationToken)
-    {
-        if (database.IsPostgres)
-        {
-            await database.CreateSchemaAsync(connection, $"ALTER TABLE spend_ledger ADD COLUMN IF NOT EXISTS {column} {type}", cancellationToken);
-            return;
-        }
-
-        // SQLite has no ADD COLUMN IF NOT EXISTS: probe, add, and accept losing the race to another process.
-        if (await HasColumnAsync(connection, column, cancellationToken))
-        {
-            return;
-        }
-
-        try
-        {
-            await using var alter = connection.CreateCommand();
-            alter.CommandText = $"ALTER TABLE spend_ledger ADD COLUMN {column} {type}";
-            await alter.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (DbException)
-        {
-            if (!await HasColumnAsync(connection, column, cancellationToken))
-            {
-                throw;
-            }
-
-            // Added by another process in the meantime.
-        }
-    }
-
-    private static async Task<bool> HasColumnAsync(DbConnection connection, string column, CancellationToken cancellationToken)
-    {
-        await using var probe = connection.CreateCommand();
-        probe.CommandText = $"SELECT {column} FROM spend_ledger WHERE 1 = 0";
-        try
-        {
-            await probe.ExecuteNonQueryAsync(cancellationToken);
-            return true;
-        }
-        catch (DbException)
-        {
-            return false;
-        }
-    }
-
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = await database.OpenAsync(cancellationToken);
         if (Volatile.Read(ref _ready) == 0)
         {
             await database.CreateSchemaAsync(connection, Schema, cancellationToken);
-            await AddColumnAsync(connection, "decision_facts", "TEXT", cancellationToken);
-            await AddColumnAsync(connection, "expected_quality", "DOUBLE PRECISION", cancellationToken);
-            await AddColumnAsync(connection, "reference_quality", "DOUBLE PRECISION", cancellationToken);
+            await database.AddColumnAsync(connection, "spend_ledger", "decision_facts", "TEXT", cancellationToken);
+            await database.AddColumnAsync(connection, "spend_ledger", "expected_quality", "DOUBLE PRECISION", cancellationToken);
+            await database.AddColumnAsync(connection, "spend_ledger", "reference_quality", "DOUBLE PRECISION", cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 
