@@ -209,9 +209,7 @@ public sealed class UpstreamFailureTests
         Assert.Equal("upstream_timeout", error["code"]!.GetValue<string>());
     }
 
-    internal static string FallbackPolicyText => FallbackPolicy;
-
-    private static string FallbackPolicy => """
+    internal static string FallbackPolicy => """
         default_route: primary
         reference_route: primary
         routes:

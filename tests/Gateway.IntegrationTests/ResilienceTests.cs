@@ -174,7 +174,7 @@ public sealed class ResilienceTests : IAsyncLifetime
     public async Task OpenCircuit_FallsBackWithoutTouchingThePrimary()
     {
         await using var backup = await FakeOpenAiUpstream.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, UpstreamFailureTests.FallbackPolicyText, new Dictionary<string, string?>
+        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, UpstreamFailureTests.FallbackPolicy, new Dictionary<string, string?>
         {
             ["Upstreams:backup:BaseUrl"] = backup.BaseUrl,
             ["Upstreams:fake:Retries"] = "0",

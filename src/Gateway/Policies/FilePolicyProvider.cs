@@ -44,8 +44,13 @@ public sealed class FilePolicyProvider(
             return [$"{path}: file not found; set Policies:Path to the folder holding {PolicyOptions.RoutingFileName}"];
         }
 
-        return loader.Load(File.ReadAllText(path)).Errors.Select(e => $"{path}: {e}").ToList();
+        var yaml = File.ReadAllText(path);
+        var result = loader.Load(yaml);
+        _checked = (yaml, result); // StartAsync reuses it when the file is unchanged (loading reads adapter files)
+        return result.Errors.Select(e => $"{path}: {e}").ToList();
     }
+
+    private (string Yaml, PolicyLoadResult Result)? _checked;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -55,7 +60,9 @@ public sealed class FilePolicyProvider(
             throw new PolicyLoadException(path, [$"file not found; set Policies:Path to the folder holding {PolicyOptions.RoutingFileName}"]);
         }
 
-        var result = loader.Load(await File.ReadAllTextAsync(path, cancellationToken));
+        var yaml = await File.ReadAllTextAsync(path, cancellationToken);
+        var result = _checked is { } earlier && earlier.Yaml == yaml ? earlier.Result : loader.Load(yaml);
+        _checked = null;
         if (result.Policy is null)
         {
             throw new PolicyLoadException(path, result.Errors);

@@ -41,7 +41,7 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
             }
             catch (OpenAiException refused)
             {
-                result.Refused(refused.Status, refused.Code, row);
+                result.Refused(refused.Status, refused.Code);
                 result.Rules(matched, null);
                 continue;
             }
@@ -133,14 +133,11 @@ public sealed class PolicySimulator(Router router, SpendLedgerStore ledger)
             Add(_categories, category, decision, row, cost);
         }
 
-        public void Refused(int status, string? code, SpendLedgerStore.LedgerRow row)
+        public void Refused(int status, string? code)
         {
             var key = $"{status} {code}";
             _refusals[key] = _refusals.GetValueOrDefault(key) + 1;
-            ActualCostOfRefused += row.CostUsd;
         }
-
-        public decimal ActualCostOfRefused { get; private set; }
 
         public void Rules(bool[] matched, string? decidedBy)
         {

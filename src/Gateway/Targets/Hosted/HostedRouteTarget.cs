@@ -34,17 +34,17 @@ public sealed class HostedRouteTarget(
 
         var first = timeProvider.GetTimestamp();
         var attempt = 0;
-        var failed = new List<UpstreamDeployment>(1);
+        List<UpstreamDeployment>? failed = null; // allocated on the first failure only
         var result = await upstream.Resilience.Pipeline.ExecuteAsync(async token =>
         {
             var number = attempt++;
-            if (upstream.Choose(failed) is not { } deployment)
+            if (upstream.Choose(failed ?? []) is not { } deployment)
             {
                 return CircuitOpen(upstream, null);
             }
 
             bool MayRetry(TimeSpan? retryAfter) => !invocation.HttpContext.Response.HasStarted
-                && upstream.Resilience.MayRetry(number, timeProvider.GetElapsedTime(first), retryAfter, upstream.HasFresh([.. failed, deployment]));
+                && upstream.Resilience.MayRetry(number, timeProvider.GetElapsedTime(first), retryAfter, upstream.HasFresh([.. failed ?? [], deployment]));
             Attempt tried;
             try
             {
@@ -57,11 +57,12 @@ public sealed class HostedRouteTarget(
                 tried = CircuitOpen(upstream, open.RetryAfter) with { RetryReason = MayRetry(null) ? "circuit" : null };
             }
 
-            if (tried.RetryReason is not null || tried.ProviderFault)
+            if (tried.RetryReason is null && !tried.ProviderFault)
             {
-                failed.Add(deployment);
+                return tried;
             }
 
+            (failed ??= []).Add(deployment);
             return tried with { SwitchDeployment = upstream.HasFresh(failed) };
         }, cancellationToken);
         return result.Outcome;

@@ -59,10 +59,10 @@ internal sealed class HostedTransformer(
             var retryAfter = proxyResponse.Headers.RetryAfter switch
             {
                 { Delta: { } delta } => delta,
-                { Date: { } date } => date - timeProvider.GetUtcNow(),
+                { Date: { } date } => date > timeProvider.GetUtcNow() ? date - timeProvider.GetUtcNow() : TimeSpan.Zero,
                 _ => (TimeSpan?)null,
             };
-            if (withhold(status, retryAfter is { } wait && wait < TimeSpan.Zero ? TimeSpan.Zero : retryAfter))
+            if (withhold(status, retryAfter))
             {
                 WithheldStatus = status;
                 RetryAfter = retryAfter;
