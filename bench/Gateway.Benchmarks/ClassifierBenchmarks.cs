@@ -1,6 +1,7 @@
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Gateway.Classification;
+using Gateway.OpenAi;
 
 namespace Gateway.Benchmarks;
 
@@ -53,14 +54,14 @@ public class ClassifierBenchmarks
     [Benchmark(Description = "featurize 2 KB prompt")]
     public int Featurize()
     {
-        _text.Load(_long.RootElement);
+        _text.Load(Conversation.Read(_long.RootElement));
         return PromptFeaturizer.Featurize(_text, _indices, _values);
     }
 
     [Benchmark(Description = "tokenize 2 KB prompt (WordPiece, bounded)")]
     public int Tokenize()
     {
-        _text.Load(_long.RootElement);
+        _text.Load(Conversation.Read(_long.RootElement));
         return PromptTokens.Encode(_tokenizer, _text.LastUser, _tokens);
     }
 

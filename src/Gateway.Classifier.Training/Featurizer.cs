@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Classification;
+using Gateway.OpenAi;
 using Microsoft.ML.Tokenizers;
 
 namespace Gateway.Classifier.Training;
@@ -68,6 +69,6 @@ internal sealed class Featurizer
     private void Load(string request)
     {
         using var document = JsonDocument.Parse(request);
-        _text.Load(document.RootElement);
+        _text.Load(Conversation.Read(document.RootElement));
     }
 }

@@ -16,7 +16,7 @@ internal static class ClassifyEndpoint
             using var document = JsonBody.Parse(body);
             var root = document.RootElement;
             Validate(root);
-            var result = classifier.Classify(root);
+            var result = classifier.Classify(Conversation.Read(root));
             return TypedResults.Ok(new ClassifyResponse(
                 result.Category, result.Scores, result.NeedsStrong, result.Confidence, result.ModelVersion));
         });

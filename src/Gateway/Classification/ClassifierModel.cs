@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Gateway.OpenAi;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Tokenizers;
 using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
@@ -132,10 +133,13 @@ internal sealed class ClassifierModel : IDisposable
         return options;
     }
 
-    public PromptClassification Classify(JsonElement request)
+    /// <summary>Classifies a request body of any shape (<see cref="Conversation.Read(JsonElement)"/>).</summary>
+    public PromptClassification Classify(JsonElement request) => Classify(Conversation.Read(request));
+
+    public PromptClassification Classify(Conversation conversation)
     {
         var scratch = t_scratch ??= new Scratch();
-        scratch.Text.Load(request);
+        scratch.Text.Load(conversation);
         var count = PromptFeaturizer.Featurize(scratch.Text, scratch.Indices, scratch.Values);
         var tokenCount = PromptTokens.Encode(Tokenizer.Value, scratch.Text.LastUser, scratch.Tokens);
         PromptFeaturizer.Signals(scratch.Text, scratch.Signals);

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Gateway.OpenAi;
 
 namespace Gateway.Classification;
 
@@ -9,10 +9,10 @@ namespace Gateway.Classification;
 public interface IPromptClassifier
 {
     /// <summary>
-    /// Classifies the conversation of a chat request (<c>messages</c>) or a completion request
-    /// (<c>prompt</c>). Never throws for odd content: empty, multimodal or missing text classifies too.
+    /// Classifies a conversation (chat messages, Responses input, or a completion prompt, as read by
+    /// <see cref="Conversation"/>). Never throws for odd content: empty, multimodal or missing text classifies too.
     /// </summary>
-    PromptClassification Classify(JsonElement request);
+    PromptClassification Classify(Conversation conversation);
 }
 
 /// <summary>The classifier's verdict on one prompt.</summary>

@@ -1,3 +1,4 @@
+using Gateway.OpenAi;
 using System.Text.Json;
 using Gateway.Hosting;
 using Gateway.Telemetry;
@@ -30,11 +31,11 @@ public sealed class OnnxPromptClassifier(
     /// <summary>The version of the model serving now, or null before start.</summary>
     public string? ModelVersion => Volatile.Read(ref _current)?.Version;
 
-    public PromptClassification Classify(JsonElement request)
+    public PromptClassification Classify(Conversation conversation)
     {
         var model = Volatile.Read(ref _current)
             ?? throw new InvalidOperationException("The classifier has not been loaded yet.");
-        var result = model.Classify(request);
+        var result = model.Classify(conversation);
         metrics.Classified(result);
         return result;
     }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Gateway.OpenAi;
 
 namespace Gateway.Classification;
 
@@ -40,81 +41,44 @@ internal sealed class PromptText
     public bool HasSystem { get; private set; }
 
     /// <summary>
-    /// Reads a chat request (<c>messages</c>) or a completion request (<c>prompt</c>). Anything else
-    /// (no messages, odd content types, empty strings) reads as an empty prompt rather than failing:
-    /// the classifier must answer for every request the gateway accepted.
+    /// Reads a conversation (chat, Responses or completion prompt). Anything odd (no user turn, non-text content,
+    /// empty strings) reads as an empty prompt rather than failing: the classifier must answer for every request the
+    /// gateway accepted.
     /// </summary>
-    public void Load(JsonElement root)
+    public void Load(Conversation conversation)
     {
         _length = 0;
         LastUserStart = LastUserLength = LastUserOriginalLength = 0;
         ContextCount = 0;
-        Turns = 0;
-        HasSystem = false;
-        if (root.ValueKind != JsonValueKind.Object)
+        var turns = conversation.Turns;
+        Turns = turns.Count;
+        HasSystem = conversation.HasSystem;
+        if (HasSystem)
         {
-            return;
+            AddContext(turns[0].Content);
         }
 
-        if (root.TryGetProperty("messages"u8, out var messages) && messages.ValueKind == JsonValueKind.Array)
+        var lastUser = conversation.LastUserIndex;
+        var end = lastUser < 0 ? turns.Count : lastUser;
+        for (var i = Math.Max(HasSystem ? 1 : 0, end - MaxContextTurns); i < end; i++)
         {
-            LoadMessages(messages);
+            AddContext(turns[i].Content);
         }
-        else if (root.TryGetProperty("prompt"u8, out var prompt))
+
+        if (lastUser >= 0)
         {
-            Turns = 1;
-            var text = prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() > 0 ? prompt[0] : prompt;
-            (LastUserStart, LastUserLength, LastUserOriginalLength) = Append(text, HeadChars, TailChars);
+            (LastUserStart, LastUserLength, LastUserOriginalLength) = Append(turns[lastUser].Content, HeadChars, TailChars);
         }
     }
 
-    private void LoadMessages(JsonElement messages)
+    private void AddContext(JsonElement content)
     {
-        var count = messages.GetArrayLength();
-        Turns = count;
-        var lastUser = -1;
-        for (var i = count - 1; i >= 0; i--)
-        {
-            if (RoleIs(messages[i], "user"u8))
-            {
-                lastUser = i;
-                break;
-            }
-        }
-
-        if (count > 0 && (RoleIs(messages[0], "system"u8) || RoleIs(messages[0], "developer"u8)))
-        {
-            HasSystem = true;
-            AddContext(messages[0]);
-        }
-
-        var firstHistory = Math.Max(HasSystem ? 1 : 0, (lastUser < 0 ? count : lastUser) - MaxContextTurns);
-        for (var i = firstHistory; i < (lastUser < 0 ? count : lastUser); i++)
-        {
-            AddContext(messages[i]);
-        }
-
-        if (lastUser >= 0 && messages[lastUser].TryGetProperty("content"u8, out var content))
-        {
-            (LastUserStart, LastUserLength, LastUserOriginalLength) = Append(content, HeadChars, TailChars);
-        }
-    }
-
-    private void AddContext(JsonElement message)
-    {
-        if (ContextCount < _context.Length && message.ValueKind == JsonValueKind.Object
-            && message.TryGetProperty("content"u8, out var content))
+        if (ContextCount < _context.Length)
         {
             var (start, length, _) = Append(content, MaxContextChars, 0);
             _context[ContextCount++] = (start, length);
         }
     }
-
-    private static bool RoleIs(JsonElement message, ReadOnlySpan<byte> role) =>
-        message.ValueKind == JsonValueKind.Object
-        && message.TryGetProperty("role"u8, out var value)
-        && value.ValueKind == JsonValueKind.String
-        && value.ValueEquals(role);
 
     /// <summary>Appends a content value (string, or an array of parts whose text parts are joined).</summary>
     private (int Start, int Length, int Original) Append(JsonElement content, int head, int tail)
@@ -129,12 +93,7 @@ internal sealed class PromptText
         {
             foreach (var part in content.EnumerateArray())
             {
-                var text = part;
-                if (part.ValueKind == JsonValueKind.Object && !part.TryGetProperty("text"u8, out text))
-                {
-                    continue;
-                }
-
+                var text = MessageContent.PartText(part);
                 if (text.ValueKind == JsonValueKind.String)
                 {
                     if (_length > start)

@@ -6,6 +6,9 @@ public enum OpenAiOperation
     ChatCompletions,
     Completions,
     Embeddings,
+
+    /// <summary>The Responses API (<c>POST /v1/responses</c>).</summary>
+    Responses,
 }
 
 public static class OpenAiOperationExtensions
@@ -16,6 +19,7 @@ public static class OpenAiOperationExtensions
         OpenAiOperation.ChatCompletions => "/chat/completions",
         OpenAiOperation.Completions => "/completions",
         OpenAiOperation.Embeddings => "/embeddings",
+        OpenAiOperation.Responses => "/responses",
         _ => throw new ArgumentOutOfRangeException(nameof(operation)),
     };
 

@@ -50,8 +50,13 @@ public sealed class OpenAiRequest : IDisposable
     /// <summary>The facts routing reads (see <see cref="RequestShape"/>).</summary>
     public RequestShape Shape => new(Operation, Model, Stream, HasTools, MaxTokens, Choices, BodyLength);
 
-    /// <summary>The root JSON object, for components that read the conversation (classifier, local routes).</summary>
+    /// <summary>The root JSON object, for components that read fields beyond the conversation (sampling settings).</summary>
     public JsonElement Root => _document.RootElement;
+
+    private Conversation? _conversation;
+
+    /// <summary>The conversation, read once (on first use) for every consumer.</summary>
+    public Conversation Conversation => _conversation ??= Conversation.Read(Operation, Root);
 
     /// <summary>
     /// Parses and validates a request body. Validation covers what the gateway needs to route;

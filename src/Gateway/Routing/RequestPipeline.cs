@@ -68,7 +68,7 @@ public sealed class RequestPipeline(
             if (usage is null && result.Outcome.CompletionWithoutUsage is { } completion)
             {
                 // Served but unreported: count the tokens rather than record a priced request at $0.
-                usage = estimator.Estimate(request.Root, completion);
+                usage = estimator.Estimate(request.Conversation, completion);
                 metrics.UsageEstimated(result.Route.Name);
             }
             var cost = usage is null ? 0 : Pricing.Cost(result.Route.PriceFor(result.Model), usage);

@@ -26,7 +26,7 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
         if (request.Operation.IsGenerative() && classifier is not null)
         {
             var started = timeProvider.GetTimestamp();
-            classification = classifier.Classify(request.Root);
+            classification = classifier.Classify(request.Conversation);
             if (trace is null)
             {
                 metrics.ClassifierTime(timeProvider.GetElapsedTime(started));

@@ -13,13 +13,13 @@ public sealed class RetrievalRelevance(KnowledgeBase knowledge)
 {
     public async Task<double?> MeasureAsync(RoutingPolicy policy, OpenAiRequest request, CancellationToken cancellationToken)
     {
-        if (!policy.UsesRetrievalRelevance || request.Operation != OpenAiOperation.ChatCompletions
+        if (!policy.UsesRetrievalRelevance || request.Operation is not (OpenAiOperation.ChatCompletions or OpenAiOperation.Responses)
             || policy.Routes.FirstOrDefault(r => r is { Kind: RouteKinds.Local, Available: true, Knowledge: not null }) is not { } route)
         {
             return null;
         }
 
-        var best = await knowledge.SearchAsync(route.Knowledge!, RetrievalQuery.LastUserText(request.Root), 1, -1f, cancellationToken);
+        var best = await knowledge.SearchAsync(route.Knowledge!, request.Conversation.LastUserText(), 1, -1f, cancellationToken);
         return best.Count == 0 ? null : best[0].Score;
     }
 }

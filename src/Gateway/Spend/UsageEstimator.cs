@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Gateway.OpenAi;
 using Microsoft.ML.Tokenizers;
 
 namespace Gateway.Spend;
@@ -17,35 +17,24 @@ public sealed class UsageEstimator
 
     private readonly Lazy<Tokenizer> _tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
 
-    public Usage Estimate(JsonElement request, string? completion)
+    public Usage Estimate(Conversation conversation, string? completion)
     {
         var prompt = 0;
-        if (request.ValueKind == JsonValueKind.Object)
+        foreach (var turn in conversation.Turns)
         {
-            if (request.TryGetProperty("messages"u8, out var messages) && messages.ValueKind == JsonValueKind.Array)
+            foreach (var text in MessageContent.TextParts(turn.Content))
             {
-                foreach (var message in messages.EnumerateArray())
-                {
-                    prompt += PerMessage + (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content"u8, out var content) ? Count(content) : 0);
-                }
+                prompt += Count(text.GetString()!);
+            }
+        }
 
-                prompt += ReplyPriming;
-            }
-            else if (request.TryGetProperty("prompt"u8, out var text) || request.TryGetProperty("input"u8, out text))
-            {
-                prompt += Count(text);
-            }
+        if (!conversation.IsPrompt && conversation.Turns.Count > 0)
+        {
+            prompt += PerMessage * conversation.Turns.Count + ReplyPriming;
         }
 
         return new Usage(prompt, string.IsNullOrEmpty(completion) ? 0 : Count(completion), Estimated: true);
     }
 
     public int Count(string text) => _tokenizer.Value.CountTokens(text);
-
-    private int Count(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.String => Count(value.GetString()!),
-        JsonValueKind.Array => value.EnumerateArray().Sum(part => part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text"u8, out var text) ? Count(text) : Count(part)),
-        _ => 0,
-    };
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Classification;
+using Gateway.OpenAi;
 
 namespace Gateway.Tests.Classification;
 
@@ -16,7 +17,7 @@ public sealed class PromptFeaturizerTests
         messages.Add(new { role = "user", content = userText });
         using var document = JsonDocument.Parse(JsonSerializer.Serialize(new { messages }));
         var text = new PromptText();
-        text.Load(document.RootElement);
+        text.Load(Conversation.Read(document.RootElement));
         var indices = new long[PromptFeaturizer.MaxFeatures];
         var values = new float[PromptFeaturizer.MaxFeatures];
         var n = PromptFeaturizer.Featurize(text, indices, values);

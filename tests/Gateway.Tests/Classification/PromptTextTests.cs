@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Classification;
+using Gateway.OpenAi;
 
 namespace Gateway.Tests.Classification;
 
@@ -9,7 +10,7 @@ public sealed class PromptTextTests
     {
         using var document = JsonDocument.Parse(json);
         var text = new PromptText();
-        text.Load(document.RootElement);
+        text.Load(Conversation.Read(document.RootElement));
         return text;
     }
 
@@ -89,11 +90,11 @@ public sealed class PromptTextTests
         var text = new PromptText();
         using (var first = JsonDocument.Parse("""{"messages":[{"role":"system","content":"sys"},{"role":"user","content":"one"}]}"""))
         {
-            text.Load(first.RootElement);
+            text.Load(Conversation.Read(first.RootElement));
         }
 
         using var second = JsonDocument.Parse("""{"prompt":"two"}""");
-        text.Load(second.RootElement);
+        text.Load(Conversation.Read(second.RootElement));
 
         Assert.Equal("two", text.LastUser.ToString());
         Assert.False(text.HasSystem);

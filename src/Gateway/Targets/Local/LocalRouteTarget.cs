@@ -59,16 +59,16 @@ internal sealed class LocalRouteTarget(
         {
             var settings = GenerationSettings.Read(request.Root);
             IReadOnlyList<RetrievedChunk> sources = [];
-            if (route.Knowledge is { } collection && request.Operation == OpenAiOperation.ChatCompletions)
+            if (route.Knowledge is { } collection && !request.Conversation.IsPrompt)
             {
-                sources = await knowledge.SearchAsync(collection, RetrievalQuery.LastUserText(request.Root), retrieval.Value.TopK, retrieval.Value.MinScore, cancellationToken);
+                sources = await knowledge.SearchAsync(collection, request.Conversation.LastUserText(), retrieval.Value.TopK, retrieval.Value.MinScore, cancellationToken);
                 if (sources.Count > 0)
                 {
                     invocation.HttpContext.Response.Headers[SourcesHeader] = string.Join(",", sources.Select(s => $"{s.Chunk.DocumentId}#{s.Chunk.Ordinal}"));
                 }
             }
 
-            var prompt = request.Operation == OpenAiOperation.Completions ? RawPrompt(request.Root) : ChatPrompt(weights, request.Root, Context(sources));
+            var prompt = request.Conversation.IsPrompt ? request.Conversation.LastUserText() : ChatPrompt(weights, request.Conversation, Context(sources));
             var promptIds = weights.Tokenize(prompt, true, true, Encoding.UTF8);
             var promptTokens = promptIds.Length;
             var room = (int)model.Options.ContextSize - promptTokens;
@@ -169,7 +169,7 @@ internal sealed class LocalRouteTarget(
         new() { Status = error.Status, Error = error, Retryable = retryable };
 
     /// <summary>The messages through the model's chat template; ChatML for a model whose GGUF has none (documented).</summary>
-    private static string ChatPrompt(LLamaWeights weights, JsonElement root, string? context)
+    private static string ChatPrompt(LLamaWeights weights, Conversation conversation, string? context)
     {
         var template = weights.Metadata.ContainsKey("tokenizer.chat_template")
             ? new LLamaTemplate(weights)
@@ -177,39 +177,16 @@ internal sealed class LocalRouteTarget(
         template.AddAssistant = true;
         if (context is not null)
         {
-            template.Add("system", context);
+            template.Add(Conversation.System, context);
         }
 
-        if (root.TryGetProperty("messages"u8, out var messages) && messages.ValueKind == JsonValueKind.Array)
+        foreach (var turn in conversation.Turns)
         {
-            foreach (var message in messages.EnumerateArray())
-            {
-                if (message.ValueKind != JsonValueKind.Object)
-                {
-                    continue;
-                }
-
-                var role = message.TryGetProperty("role"u8, out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "user";
-                template.Add(role == "developer" ? "system" : role, message.TryGetProperty("content"u8, out var content) ? Text(content) : "");
-            }
+            template.Add(turn.Role, turn.Text());
         }
 
         return Encoding.UTF8.GetString(template.Apply());
     }
-
-    private static string RawPrompt(JsonElement root) =>
-        root.TryGetProperty("prompt"u8, out var prompt)
-            ? prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() > 0 ? Text(prompt[0]) : Text(prompt)
-            : "";
-
-    private static string Text(JsonElement content) => content.ValueKind switch
-    {
-        JsonValueKind.String => content.GetString()!,
-        JsonValueKind.Array => string.Join("\n", content.EnumerateArray()
-            .Select(part => part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text"u8, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null)
-            .Where(t => t is not null)),
-        _ => "",
-    };
 
     /// <summary>The OpenAI sampling fields the local engine honours (others are ignored, as providers do).</summary>
     private sealed record GenerationSettings(float Temperature, float TopP, uint? Seed, IReadOnlyList<string> Stop)
