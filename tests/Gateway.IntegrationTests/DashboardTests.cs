@@ -166,15 +166,15 @@ public sealed class DashboardTests
         var stop = DateTime.UtcNow + duration;
         for (var i = 0; DateTime.UtcNow < stop; i++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-            {
-                Content = JsonContent.Create(new
+            var model = i % 11 == 10 ? "no-such-model" : "auto";
+            var prompt = prompts[i % prompts.Length];
+            // Every seventh request uses the Responses API: its calls are counted like chat, by operation.
+            using var request = i % 7 == 6
+                ? new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonContent.Create(new { model, stream = i % 2 == 0, input = prompt }) }
+                : new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
                 {
-                    model = i % 11 == 10 ? "no-such-model" : "auto",
-                    stream = i % 3 == 0,
-                    messages = new[] { new { role = "user", content = prompts[i % prompts.Length] } },
-                }),
-            };
+                    Content = JsonContent.Create(new { model, stream = i % 3 == 0, messages = new[] { new { role = "user", content = prompt } } }),
+                };
             if (i % 5 == 0)
             {
                 request.Headers.Add("x-priority", "high");

@@ -285,7 +285,7 @@ public sealed class HostedRouteTests : GatewayWithUpstream
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         var metrics = await Gateway.Client.GetStringAsync("/metrics");
-        Assert.Contains("gateway_requests_total{route=\"frontier\",model=\"big-model\",team=\"research\",category=\"chat\",status=\"200\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("gateway_requests_total{route=\"frontier\",model=\"big-model\",team=\"research\",category=\"chat\",status=\"200\",operation=\"chat.completions\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("gateway_tokens_total{route=\"frontier\",model=\"big-model\",team=\"research\",direction=\"input\"} 1200", metrics, StringComparison.Ordinal);
         Assert.Contains("gateway_spend_usd_total{route=\"frontier\",model=\"big-model\",team=\"research\"} 0.00575", metrics, StringComparison.Ordinal);
     }

@@ -55,30 +55,44 @@ public sealed class PlanConsistencyTests : IAsyncLifetime
         await _upstream.DisposeAsync();
     }
 
-    public static TheoryData<string, string, string?, bool> Requests => new()
+    private static readonly (string Model, string Prompt, string? Priority, bool Tools)[] Cases =
+    [
+        ("auto", "hi there, how are you today?", null, false),
+        ("auto", "Solve for x: 3x + 7 = 22, then compute x squared.", null, false),
+        ("auto", "Write a Python function that merges two sorted lists.", null, false),
+        ("auto", "hi there, how are you today?", "high", false),
+        ("auto", "Summarise this: the meeting moved to Friday at noon.", null, true),
+        ("mini", "Solve for x: 3x + 7 = 22.", null, false),
+        ("big-model", "hi", null, false),
+    ];
+
+    /// <summary>Every case as chat completions and as a Responses request: both shapes are planned alike.</summary>
+    public static TheoryData<string, string, string?, bool, bool> Requests()
     {
-        // model, prompt, priority header, tools
-        { "auto", "hi there, how are you today?", null, false },
-        { "auto", "Solve for x: 3x + 7 = 22, then compute x squared.", null, false },
-        { "auto", "Write a Python function that merges two sorted lists.", null, false },
-        { "auto", "hi there, how are you today?", "high", false },
-        { "auto", "Summarise this: the meeting moved to Friday at noon.", null, true },
-        { "mini", "Solve for x: 3x + 7 = 22.", null, false },
-        { "big-model", "hi", null, false },
-    };
+        var data = new TheoryData<string, string, string?, bool, bool>();
+        foreach (var responses in new[] { false, true })
+        {
+            foreach (var (model, prompt, priority, tools) in Cases)
+            {
+                data.Add(model, prompt, priority, tools, responses);
+            }
+        }
+
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(Requests))]
-    public async Task ExplainAndTheLivePath_ChooseTheSameRouteAndModel(string model, string prompt, string? priority, bool tools)
+    public async Task ExplainAndTheLivePath_ChooseTheSameRouteAndModel(string model, string prompt, string? priority, bool tools, bool responses)
     {
         foreach (var (client, team) in new[] { (_gateway.Client, "research"), (OtherTeam(), "support") })
         {
             // Three rounds: the support team's spend crosses its downgrade budget on the way.
             for (var round = 0; round < 3; round++)
             {
-                var body = Body(model, prompt, tools);
+                var body = Body(model, prompt, tools, responses);
                 var explained = await Explain(body, team, priority);
-                using var live = await Send(client, body, priority);
+                using var live = await Send(client, body, priority, responses);
 
                 if (explained["decision"] is JsonObject decision)
                 {
@@ -102,16 +116,16 @@ public sealed class PlanConsistencyTests : IAsyncLifetime
         return client;
     }
 
-    private static JsonObject Body(string model, string prompt, bool tools)
+    private static JsonObject Body(string model, string prompt, bool tools, bool responses)
     {
-        var body = new JsonObject
-        {
-            ["model"] = model,
-            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }),
-        };
+        var body = responses
+            ? new JsonObject { ["model"] = model, ["instructions"] = "Be brief.", ["input"] = prompt }
+            : new JsonObject { ["model"] = model, ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }) };
         if (tools)
         {
-            body["tools"] = new JsonArray(new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = "f" } });
+            body["tools"] = new JsonArray(responses
+                ? new JsonObject { ["type"] = "function", ["name"] = "f" }
+                : new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = "f" } });
         }
 
         return body;
@@ -131,9 +145,9 @@ public sealed class PlanConsistencyTests : IAsyncLifetime
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
     }
 
-    private static async Task<HttpResponseMessage> Send(HttpClient client, JsonObject body, string? priority)
+    private static async Task<HttpResponseMessage> Send(HttpClient client, JsonObject body, string? priority, bool responses)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, responses ? "/v1/responses" : "/v1/chat/completions") { Content = JsonContent.Create(body) };
         if (priority is not null)
         {
             request.Headers.Add("x-gateway-priority", priority);

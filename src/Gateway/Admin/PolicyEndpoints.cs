@@ -101,7 +101,8 @@ internal static class PolicyEndpoints
             string? team, string? key) =>
         {
             var body = await RequestBodyReader.ReadAsync(http, options.Value.MaxRequestBodyBytes, http.RequestAborted);
-            using var request = OpenAiRequest.Parse(OpenAiOperation.ChatCompletions, body);
+            // A chat body (messages) or a Responses body (input/instructions) explains as its own operation.
+            using var request = OpenAiRequest.Parse(OpenAiRequest.ChatOrResponses(body.Span), body);
             var policy = policies.Current;
             var trace = new DecisionTrace();
             // The same planning as a live request (classification, facts, budget state, decision), minus serving it.

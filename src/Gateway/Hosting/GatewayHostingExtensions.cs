@@ -46,6 +46,7 @@ public static class GatewayHostingExtensions
         services.AddGatewaySpend();
         services.AddSingleton<Router>();
         services.AddSingleton<RequestPlanner>();
+        services.AddSingleton<ResponseAffinity>();
         services.AddSingleton<PolicySimulator>();
         services.AddSingleton<SimulationLog>();
         services.AddSingleton<RetrievalRelevance>();

@@ -1,6 +1,7 @@
 using Gateway.Auth;
 using Gateway.Policies;
 using Gateway.Routing;
+using Gateway.Targets.Hosted;
 
 namespace Gateway.OpenAi;
 
@@ -16,6 +17,13 @@ public static class OpenAiEndpoints
             pipeline.HandleAsync(http, OpenAiOperation.Completions));
         v1.MapPost("/embeddings", (HttpContext http, RequestPipeline pipeline) =>
             pipeline.HandleAsync(http, OpenAiOperation.Embeddings));
+        v1.MapPost("/responses", (HttpContext http, RequestPipeline pipeline) =>
+            pipeline.HandleAsync(http, OpenAiOperation.Responses));
+        // A stored response lives at the provider that created it.
+        v1.MapGet("/responses/{id}", (HttpContext http, StoredResponses stored, string id) => stored.ForwardAsync(http, http.GetClientIdentity().Team, id, ""));
+        v1.MapDelete("/responses/{id}", (HttpContext http, StoredResponses stored, string id) => stored.ForwardAsync(http, http.GetClientIdentity().Team, id, ""));
+        v1.MapGet("/responses/{id}/input_items", (HttpContext http, StoredResponses stored, string id) => stored.ForwardAsync(http, http.GetClientIdentity().Team, id, "/input_items"));
+        v1.MapPost("/responses/{id}/cancel", (HttpContext http, StoredResponses stored, string id) => stored.ForwardAsync(http, http.GetClientIdentity().Team, id, "/cancel"));
         v1.MapGet("/models", (HttpContext http, IPolicyProvider policies) =>
             TypedResults.Json(ListModels(policies.Current, http.GetClientIdentity().Team), OpenAiJsonContext.Wire.ModelList));
         return endpoints;

@@ -104,6 +104,18 @@ public static class OpenAiErrors
     /// <summary>USD with two decimals, or as many more (up to eight) as a small amount needs: $0.10, $0.0001, $12.50.</summary>
     public static string Usd(decimal amount) => amount.ToString("0.00######", System.Globalization.CultureInfo.InvariantCulture);
 
+    public static OpenAiException RouteCannotServe(string model, string route, string why) => new(400,
+        $"The model '{model}' cannot serve this request: route '{route}' {why}. Use 'auto' or a hosted model.",
+        InvalidRequest, "model_cannot_serve_request", "model");
+
+    public static OpenAiException PreviousResponseUnreachable(string route, string? upstream) => new(400,
+        $"The previous response was created on route '{route}' (upstream '{upstream}'), which this gateway no longer serves; its state cannot be reached. Start a new response without 'previous_response_id'.",
+        InvalidRequest, "previous_response_unreachable", "previous_response_id");
+
+    public static OpenAiException ResponseNotFound(string id) => new(404,
+        $"No response with id '{id}' found: this gateway did not serve it to your team, or its record has expired.",
+        InvalidRequest, "response_not_found", "response_id");
+
     public static OpenAiException NoServableRoute(string route, string reason) => new(503,
         $"Route '{route}' cannot be served ({reason}) and has no servable fallback.", Server, "route_unavailable");
 

@@ -23,6 +23,16 @@ public static class OpenAiOperationExtensions
         _ => throw new ArgumentOutOfRangeException(nameof(operation)),
     };
 
+    /// <summary>The name kept on ledger rows and in the <c>operation</c> metric label.</summary>
+    public static string LedgerName(this OpenAiOperation operation) => operation switch
+    {
+        OpenAiOperation.ChatCompletions => "chat.completions",
+        OpenAiOperation.Completions => "completions",
+        OpenAiOperation.Embeddings => "embeddings",
+        OpenAiOperation.Responses => "responses",
+        _ => throw new ArgumentOutOfRangeException(nameof(operation)),
+    };
+
     /// <summary>Whether the request carries a prompt that is classified and routed by policy.</summary>
     public static bool IsGenerative(this OpenAiOperation operation) => operation != OpenAiOperation.Embeddings;
 }

@@ -4,7 +4,10 @@ using System.Text.Json;
 namespace Gateway.OpenAi;
 
 /// <summary>What routing reads of a request, without its text: small enough to keep on the ledger and replay.</summary>
-public readonly record struct RequestShape(OpenAiOperation Operation, string Model, bool Stream, bool HasTools, int? MaxTokens, int Choices, int BodyLength);
+/// <param name="FollowUp">The request continues state kept by the provider that served an earlier one (Responses
+/// <c>previous_response_id</c> or <c>conversation</c>): only a hosted route can serve it.</param>
+public readonly record struct RequestShape(OpenAiOperation Operation, string Model, bool Stream, bool HasTools, int? MaxTokens, int Choices, int BodyLength,
+    bool FollowUp = false);
 
 /// <summary>
 /// A parsed OpenAI request: the facts the gateway routes on, plus the raw JSON so that every field
@@ -34,6 +37,12 @@ public sealed class OpenAiRequest : IDisposable
     /// <summary>Whether the client itself asked for <c>stream_options.include_usage</c>.</summary>
     public bool ClientWantsStreamUsage { get; private init; }
 
+    /// <summary>
+    /// Whether the gateway asks the provider for <c>stream_options.include_usage</c> the client did not ask for (and so
+    /// drops the usage-only chunk on the way back). Responses streams always end with usage, in <c>response.completed</c>.
+    /// </summary>
+    public bool GatewayAddsStreamUsage => Stream && !ClientWantsStreamUsage && Operation != OpenAiOperation.Responses;
+
     /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c> (at least 1 when present).</summary>
     public int? MaxTokens { get; private init; }
 
@@ -47,8 +56,14 @@ public sealed class OpenAiRequest : IDisposable
 
     public int BodyLength { get; }
 
+    /// <summary>Responses API: the <c>previous_response_id</c> this request continues, if any.</summary>
+    public string? PreviousResponseId { get; private init; }
+
+    /// <summary>Responses API: continues a provider-side conversation (<c>previous_response_id</c> or <c>conversation</c>).</summary>
+    public bool FollowUp { get; private init; }
+
     /// <summary>The facts routing reads (see <see cref="RequestShape"/>).</summary>
-    public RequestShape Shape => new(Operation, Model, Stream, HasTools, MaxTokens, Choices, BodyLength);
+    public RequestShape Shape => new(Operation, Model, Stream, HasTools, MaxTokens, Choices, BodyLength, FollowUp);
 
     /// <summary>The root JSON object, for components that read fields beyond the conversation (sampling settings).</summary>
     public JsonElement Root => _document.RootElement;
@@ -75,6 +90,41 @@ public sealed class OpenAiRequest : IDisposable
             document.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// <see cref="OpenAiOperation.Responses"/> for a body whose top level has <c>input</c> or <c>instructions</c> and no
+    /// <c>messages</c>; otherwise <see cref="OpenAiOperation.ChatCompletions"/> (whose validation then reports what is wrong).
+    /// </summary>
+    public static OpenAiOperation ChatOrResponses(ReadOnlySpan<byte> body)
+    {
+        var responses = false;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 128 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return OpenAiOperation.ChatCompletions;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("messages"u8))
+                {
+                    return OpenAiOperation.ChatCompletions;
+                }
+
+                responses |= reader.ValueTextEquals("input"u8) || reader.ValueTextEquals("instructions"u8);
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Parse reports it.
+        }
+
+        return responses ? OpenAiOperation.Responses : OpenAiOperation.ChatCompletions;
     }
 
     private static OpenAiRequest Create(OpenAiOperation operation, JsonDocument document, int length)
@@ -107,7 +157,12 @@ public sealed class OpenAiRequest : IDisposable
             case OpenAiOperation.Embeddings:
                 RequireKinds(root, "input", JsonValueKind.String, JsonValueKind.Array);
                 break;
+            case OpenAiOperation.Responses:
+                ValidateResponsesInput(root);
+                break;
         }
+
+        var previous = operation == OpenAiOperation.Responses ? ReadOptionalString(root, "previous_response_id") : null;
 
         var stream = ReadBool(root, "stream");
         var includeUsage = root.TryGetProperty("stream_options", out var options)
@@ -119,8 +174,14 @@ public sealed class OpenAiRequest : IDisposable
             Model = model,
             Stream = stream,
             ClientWantsStreamUsage = stream && includeUsage,
-            MaxTokens = ReadCount(root, "max_completion_tokens", int.MaxValue) ?? ReadCount(root, "max_tokens", int.MaxValue),
-            Choices = operation == OpenAiOperation.Embeddings ? 1
+            MaxTokens = operation == OpenAiOperation.Responses
+                ? ReadCount(root, "max_output_tokens", int.MaxValue)
+                : ReadCount(root, "max_completion_tokens", int.MaxValue) ?? ReadCount(root, "max_tokens", int.MaxValue),
+            PreviousResponseId = previous,
+            FollowUp = previous is not null
+                       || (operation == OpenAiOperation.Responses && root.TryGetProperty("conversation", out var conversation)
+                           && conversation.ValueKind is JsonValueKind.String or JsonValueKind.Object),
+            Choices = operation is OpenAiOperation.Embeddings or OpenAiOperation.Responses ? 1
                 : Math.Max(ReadCount(root, "n", MaxChoices) ?? 1,
                     operation == OpenAiOperation.Completions ? ReadCount(root, "best_of", MaxChoices) ?? 1 : 1),
             HasTools = root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array
@@ -157,6 +218,56 @@ public sealed class OpenAiRequest : IDisposable
 
             index++;
         }
+    }
+
+    /// <summary>
+    /// <c>input</c>: a string or a list of items (each an object); it may be left out only when the request continues
+    /// an earlier response or conversation, or names a stored prompt. <c>instructions</c>: a string when present.
+    /// </summary>
+    private static void ValidateResponsesInput(JsonElement root)
+    {
+        if (root.TryGetProperty("input", out var input) && input.ValueKind != JsonValueKind.Null)
+        {
+            if (input.ValueKind == JsonValueKind.Array)
+            {
+                var index = 0;
+                foreach (var item in input.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.Object)
+                    {
+                        throw OpenAiErrors.InvalidParameter($"input[{index}]",
+                            $"Invalid 'input[{index}]': expected an input item object, but got {Describe(item)} instead.");
+                    }
+
+                    index++;
+                }
+            }
+            else if (input.ValueKind != JsonValueKind.String)
+            {
+                throw OpenAiErrors.InvalidParameter("input", $"Invalid 'input': expected a string or an array of input items, but got {Describe(input)} instead.");
+            }
+        }
+        else if (!root.TryGetProperty("previous_response_id", out _) && !root.TryGetProperty("conversation", out _) && !root.TryGetProperty("prompt", out _))
+        {
+            throw OpenAiErrors.MissingParameter("input");
+        }
+
+        if (root.TryGetProperty("instructions", out var instructions) && instructions.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            throw OpenAiErrors.InvalidParameter("instructions", $"Invalid 'instructions': expected a string, but got {Describe(instructions)} instead.");
+        }
+    }
+
+    private static string? ReadOptionalString(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+            ? text
+            : throw OpenAiErrors.InvalidParameter(name, $"Invalid '{name}': expected a non-empty string, but got {Describe(value)} instead.");
     }
 
     private static void RequireKinds(JsonElement root, string name, JsonValueKind first, JsonValueKind second)
@@ -232,7 +343,7 @@ public sealed class OpenAiRequest : IDisposable
     public void WriteUpstreamBody(IBufferWriter<byte> output, string targetModel)
     {
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
-        var forceUsage = Stream && !ClientWantsStreamUsage;
+        var forceUsage = GatewayAddsStreamUsage;
         var wroteModel = false;
         var wroteOptions = false;
 

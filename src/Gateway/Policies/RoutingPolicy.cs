@@ -137,6 +137,9 @@ public sealed record PolicyRoute
     /// <summary>Why <see cref="Available"/> is false, for explain and logs.</summary>
     public string? UnavailableReason { get; init; }
 
+    /// <summary>Served in this process (a local model, or a LoRA adapter on one) rather than forwarded to a provider.</summary>
+    public bool InProcess => Kind == RouteKinds.Local || (Kind == RouteKinds.Adapter && Upstream is null);
+
     public RoutePrice PriceFor(string model) =>
         string.Equals(model, Model, StringComparison.Ordinal) ? Price : PinnableModels.GetValueOrDefault(model, Price);
 

@@ -23,7 +23,8 @@ public sealed record DecisionFacts(
     [property: JsonPropertyName("needs_strong")] float? NeedsStrong,
     [property: JsonPropertyName("relevance")] double? Relevance,
     [property: JsonPropertyName("headers")] Dictionary<string, string>? Headers,
-    [property: JsonPropertyName("typical_output")] int? TypicalOutputTokens = null)
+    [property: JsonPropertyName("typical_output")] int? TypicalOutputTokens = null,
+    [property: JsonPropertyName("follow_up")] bool? FollowUp = null)
 {
     public static DecisionFacts Of(RoutingPolicy policy, RequestShape shape, PromptClassification? classification, RequestFacts facts)
     {
@@ -47,7 +48,8 @@ public sealed record DecisionFacts(
             classification is null ? null : MathF.Round(classification.NeedsStrong, 4),
             facts.RetrievalRelevance is { } r ? Math.Round(r, 4) : null,
             headers,
-            facts.TypicalOutputTokens);
+            facts.TypicalOutputTokens,
+            shape.FollowUp ? true : null);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, DecisionFactsJson.Default.DecisionFacts);
@@ -55,7 +57,7 @@ public sealed record DecisionFacts(
     public static DecisionFacts? Parse(string? json) =>
         string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize(json, DecisionFactsJson.Default.DecisionFacts);
 
-    public RequestShape Shape => new(Enum.Parse<OpenAiOperation>(Operation), Model, Stream, Tools, MaxTokens, Choices, BodyLength);
+    public RequestShape Shape => new(Enum.Parse<OpenAiOperation>(Operation), Model, Stream, Tools, MaxTokens, Choices, BodyLength, FollowUp ?? false);
 
     /// <summary>The classification as recorded (its category the most probable), or null when none was made.</summary>
     public PromptClassification? Classification()

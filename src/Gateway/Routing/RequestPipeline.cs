@@ -20,6 +20,7 @@ public sealed class RequestPipeline(
     ISpendRecorder spend,
     BudgetTracker budgets,
     UsageEstimator estimator,
+    ResponseAffinity responses,
     GatewayMetrics metrics,
     IOptions<OpenAiOptions> options,
     TimeProvider timeProvider)
@@ -64,6 +65,12 @@ public sealed class RequestPipeline(
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
                 http.RequestAborted);
 
+            if (result.Outcome.ResponseId is { } responseId && !result.Route.InProcess)
+            {
+                // The provider stored it: follow-ups and GET/DELETE /v1/responses/{id} must reach the same one.
+                responses.Remember(responseId, new ResponseOrigin(result.Route.Name, result.Route.Upstream, identity.Team));
+            }
+
             var usage = result.Outcome.Usage;
             if (usage is null && result.Outcome.CompletionWithoutUsage is { } completion)
             {
@@ -77,7 +84,7 @@ public sealed class RequestPipeline(
             decimal? counterfactual = usage is null || policy.ReferenceRoute is not { } reference ? null
                 : operation == OpenAiOperation.Embeddings ? cost
                 : Pricing.Cost(reference.Price, usage);
-            record = Record(identity, feature, policy, request, classification, started, result.Outcome.Status) with
+            record = Record(operation, identity, feature, policy, request, classification, started, result.Outcome.Status) with
             {
                 Route = result.Route.Name,
                 Model = result.Model,
@@ -93,24 +100,24 @@ public sealed class RequestPipeline(
         catch (OpenAiException rejected)
         {
             // Refused before any route ran: still a request this team made, so it is recorded.
-            record = Record(identity, feature, policy, request, classification, started, rejected.Status);
+            record = Record(operation, identity, feature, policy, request, classification, started, rejected.Status);
             throw;
         }
         catch (BadHttpRequestException bad)
         {
             // The body could not be read (cut short, too slow): answered with this status by OpenAiErrorMiddleware.
-            record = Record(identity, feature, policy, request, classification, started, bad.StatusCode, decision);
+            record = Record(operation, identity, feature, policy, request, classification, started, bad.StatusCode, decision);
             throw;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away (nginx's 499): recorded, with whatever route had been chosen.
-            record = Record(identity, feature, policy, request, classification, started, ClientClosedRequest, decision);
+            record = Record(operation, identity, feature, policy, request, classification, started, ClientClosedRequest, decision);
             throw;
         }
         catch (Exception)
         {
-            record = Record(identity, feature, policy, request, classification, started, StatusCodes.Status500InternalServerError, decision);
+            record = Record(operation, identity, feature, policy, request, classification, started, StatusCodes.Status500InternalServerError, decision);
             throw;
         }
         finally
@@ -139,7 +146,7 @@ public sealed class RequestPipeline(
     // The reservation refused: the state it saw, read again for the message (the planner's copy predates the race it lost).
     private OpenAiException BudgetExceeded(string team, TeamBudget budget) => Router.BudgetExceeded(budgets.State(team), team, budget);
 
-    private SpendRecord Record(ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,
+    private SpendRecord Record(OpenAiOperation operation, ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,
         PromptClassification? classification, long started, int status, RouteDecision? decision = null) => new()
     {
         RequestId = feature.RequestId,
@@ -154,5 +161,6 @@ public sealed class RequestPipeline(
         Latency = timeProvider.GetElapsedTime(started),
         PolicyVersion = policy.Version,
         Stream = request?.Stream ?? false,
+        Operation = operation.LedgerName(),
     };
 }

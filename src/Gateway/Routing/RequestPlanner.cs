@@ -16,7 +16,7 @@ public sealed record PlannedRequest(PromptClassification? Classification, Reques
 /// diverge from serving it.
 /// </summary>
 public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, BudgetTracker budgets, OutputTokenStats outputTokens,
-    GatewayMetrics metrics, TimeProvider timeProvider, IPromptClassifier? classifier = null)
+    ResponseAffinity responses, GatewayMetrics metrics, TimeProvider timeProvider, IPromptClassifier? classifier = null)
 {
     /// <param name="trace">Filled for an explanation (which then leaves the live path's timing metrics alone).</param>
     public async Task<PlannedRequest> PlanAsync(RoutingPolicy policy, OpenAiRequest request, string team, string keyId,
@@ -34,7 +34,8 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
         }
 
         var facts = new RequestFacts(team, keyId, headers, await relevance.MeasureAsync(policy, request, cancellationToken),
-            policy.Budgets.ContainsKey(team) ? budgets.State(team) : default, outputTokens.Typical);
+            policy.Budgets.ContainsKey(team) ? budgets.State(team) : default, outputTokens.Typical,
+            request.PreviousResponseId is { } previous ? responses.Find(previous, team) : null);
         var step = timeProvider.GetTimestamp();
         try
         {

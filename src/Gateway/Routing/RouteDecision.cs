@@ -25,11 +25,13 @@ public static class DecisionVia
     public const string Default = "default";
     public const string Budget = "budget";
     public const string Model = "model";
+    public const string FollowUp = "follow_up";
 }
 
 /// <summary>Facts about the caller that rules match on; the request itself supplies the rest.</summary>
 /// <param name="RetrievalRelevance">Best retrieval score from the knowledge base, when a local route was a candidate and retrieval ran.</param>
+/// <param name="FollowUpOf">Where the response a Responses follow-up continues was created, when this gateway served it.</param>
 /// <param name="Budget">The team's spend and in-flight holds, read once before planning: the planner never reads live counters.</param>
 /// <param name="TypicalOutputTokens">Completion tokens recent answers used (90th percentile), for estimates without <c>max_tokens</c>.</param>
 public sealed record RequestFacts(string Team, string KeyId, IHeaderDictionary? Headers = null, double? RetrievalRelevance = null,
-    Spend.BudgetState Budget = default, int? TypicalOutputTokens = null);
+    Spend.BudgetState Budget = default, int? TypicalOutputTokens = null, ResponseOrigin? FollowUpOf = null);

@@ -76,6 +76,11 @@ public sealed class Router
             }
 
             CheckPin(clientPin, requested, facts.Team);
+            if (CannotServe(clientPin, request) is { } why)
+            {
+                throw OpenAiErrors.RouteCannotServe(requested, clientPin.Name, why);
+            }
+
             if (trace is not null)
             {
                 trace.PinnedByClient = clientPin.Name;
@@ -90,12 +95,37 @@ public sealed class Router
             throw BudgetExceeded(facts.Budget, facts.Team, budget);
         }
 
+        // A follow-up stays with the provider holding the response it continues (the client may name another model there).
+        if (facts.FollowUpOf is { } origin && (clientPin is null || clientPin.Upstream != origin.Upstream || clientPin.InProcess))
+        {
+            var holder = policy.RoutesByName.GetValueOrDefault(origin.Route) is { Available: true } same && same.Upstream == origin.Upstream
+                ? same
+                : policy.Routes.FirstOrDefault(r => r.Available && !r.InProcess && r.Upstream == origin.Upstream)
+                  ?? throw OpenAiErrors.PreviousResponseUnreachable(origin.Route, origin.Upstream);
+            return Finish(policy, holder, holder.Model, DecisionVia.FollowUp, null,
+                $"continues a response created on route '{origin.Route}' (upstream '{origin.Upstream}'): '{holder.Name}' serves it", null,
+                promptTokens, outputTokens);
+        }
+
         // 3. Rules.
         var floor = policy.Objective?.QualityFloor;
         var cap = policy.Objective?.CostCapUsd;
         var routes = policy.Routes;
         Span<bool> excluded = routes.Count <= 256 ? stackalloc bool[routes.Count] : new bool[routes.Count];
         string?[]? excludedBy = trace is null ? null : new string?[routes.Count];
+        for (var i = 0; i < routes.Count; i++)
+        {
+            // What a route's kind cannot do (tools, a provider's stored state) takes it out whatever the rules say.
+            if (CannotServe(routes[i], request) is { } why)
+            {
+                excluded[i] = true;
+                if (excludedBy is not null)
+                {
+                    excludedBy[i] = why;
+                }
+            }
+        }
+
         PolicyRule? pinningRule = null;
         foreach (var rule in policy.Rules)
         {
@@ -142,13 +172,16 @@ public sealed class Router
             if (rule.Route is { } pin)
             {
                 var pinned = policy.RoutesByName[pin];
-                if (pinned.Available)
+                var unfit = CannotServe(pinned, request);
+                if (pinned.Available && unfit is null)
                 {
                     pinningRule = rule;
                 }
                 else if (ruleTrace is not null)
                 {
-                    ruleTrace.Effect = $"would pin '{pin}', which is unavailable ({pinned.UnavailableReason}); other actions applied";
+                    ruleTrace.Effect = unfit is null
+                        ? $"would pin '{pin}', which is unavailable ({pinned.UnavailableReason}); other actions applied"
+                        : $"would pin '{pin}', which {unfit}; other actions applied";
                 }
             }
 
@@ -183,7 +216,7 @@ public sealed class Router
         string via, reason;
         if (overBudget && budget!.OnExceed == BudgetAction.Downgrade)
         {
-            chosen = budget.DowngradeTo is { } target && policy.RoutesByName[target] is { Available: true } downgrade
+            chosen = budget.DowngradeTo is { } target && policy.RoutesByName[target] is { Available: true } downgrade && CannotServe(downgrade, request) is null
                 ? downgrade
                 : Cheapest(routes, excluded, promptTokens, outputTokens);
             via = DecisionVia.Budget;
@@ -238,7 +271,7 @@ public sealed class Router
 
         var model = via == DecisionVia.Pinned ? clientModel : chosen.Model;
         var decided = Finish(policy, chosen, model, via, via == DecisionVia.Rule ? pinningRule!.Name : null, reason,
-            Quality(baseQuality[IndexOf(routes, chosen.Name)], needsStrong, bestBase), promptTokens, outputTokens);
+            Quality(baseQuality[IndexOf(routes, chosen.Name)], needsStrong, bestBase), promptTokens, outputTokens, request);
         // The reference route's expected quality for this prompt: "saved $X at an expected quality change of Y".
         return policy.ReferenceRoute is { } reference
             ? decided with { ReferenceQuality = Quality(baseQuality[IndexOf(routes, reference.Name)], needsStrong, bestBase) }
@@ -399,18 +432,23 @@ public sealed class Router
     }
 
     private static RouteDecision Finish(RoutingPolicy policy, PolicyRoute route, string model, string via, string? rule, string reason,
-        double? quality, int promptTokens = 0, int outputTokens = 0)
+        double? quality, int promptTokens = 0, int outputTokens = 0, RequestShape? request = null)
     {
-        var fallbacks = route.Fallbacks.Count == 0 ? (IReadOnlyList<PolicyRoute>)[] : Servable(policy, route.Fallbacks);
-        if (!route.Available)
+        var fallbacks = route.Fallbacks.Count == 0 ? (IReadOnlyList<PolicyRoute>)[] : Servable(policy, route.Fallbacks, request);
+        var unfit = request is { } shape ? CannotServe(route, shape) : null;
+        if (!route.Available || unfit is not null)
         {
             // A client pin or the default cannot be served: its first servable fallback takes over.
             if (fallbacks.Count == 0)
             {
-                throw OpenAiErrors.NoServableRoute(route.Name, route.UnavailableReason ?? "unavailable");
+                throw unfit is null
+                    ? OpenAiErrors.NoServableRoute(route.Name, route.UnavailableReason ?? "unavailable")
+                    : OpenAiErrors.RouteCannotServe(model, route.Name, unfit);
             }
 
-            reason = $"{reason}; '{route.Name}' is unavailable ({route.UnavailableReason}), so its fallback '{fallbacks[0].Name}' serves";
+            reason = unfit is null
+                ? $"{reason}; '{route.Name}' is unavailable ({route.UnavailableReason}), so its fallback '{fallbacks[0].Name}' serves"
+                : $"{reason}; '{route.Name}' {unfit}, so its fallback '{fallbacks[0].Name}' serves";
             route = fallbacks[0];
             model = route.Model;
             fallbacks = fallbacks.Skip(1).ToArray();
@@ -420,12 +458,23 @@ public sealed class Router
             Estimate(route.PriceFor(model), promptTokens, outputTokens), quality);
     }
 
-    private static PolicyRoute[] Servable(RoutingPolicy policy, IReadOnlyList<string> names)
+    /// <summary>
+    /// Why a route's kind cannot serve this request, or null when it can. Only a provider can call tools for the client
+    /// or continue state it stored (a Responses <c>previous_response_id</c> or <c>conversation</c>); routes run in-process
+    /// (local models, local adapters) can do neither.
+    /// </summary>
+    internal static string? CannotServe(PolicyRoute route, RequestShape request) =>
+        !route.InProcess ? null
+        : request.FollowUp ? "runs in-process and cannot continue a provider's stored response (previous_response_id, conversation)"
+        : request.HasTools ? "runs in-process and does not call tools"
+        : null;
+
+    private static PolicyRoute[] Servable(RoutingPolicy policy, IReadOnlyList<string> names, RequestShape? request)
     {
         var servable = new List<PolicyRoute>(names.Count);
         foreach (var name in names)
         {
-            if (policy.RoutesByName[name] is { Available: true } route)
+            if (policy.RoutesByName[name] is { Available: true } route && (request is not { } shape || CannotServe(route, shape) is null))
             {
                 servable.Add(route);
             }

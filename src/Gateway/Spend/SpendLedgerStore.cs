@@ -50,6 +50,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         ["category"] = "COALESCE(category, '')",
         ["status"] = "CAST(status AS TEXT)",
         ["day"] = "SUBSTR(at, 1, 10)",
+        ["operation"] = "COALESCE(operation, '')",
     };
 
     private const decimal NanoPerUsd = 1_000_000_000m;
@@ -78,7 +79,8 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             policy_version TEXT NOT NULL,
             decision_facts TEXT,
             expected_quality DOUBLE PRECISION,
-            reference_quality DOUBLE PRECISION);
+            reference_quality DOUBLE PRECISION,
+            operation TEXT);
         CREATE INDEX IF NOT EXISTS spend_ledger_at ON spend_ledger (at);
         CREATE INDEX IF NOT EXISTS spend_ledger_team_at ON spend_ledger (team, at);
         """;
@@ -86,10 +88,10 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
     private const string Insert = """
         INSERT INTO spend_ledger (request_id, at, key_id, team, route, model, category, needs_strong, status, stream,
             prompt_tokens, completion_tokens, cached_prompt_tokens, usage_estimated, cost_nusd, counterfactual_nusd,
-            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts, expected_quality, reference_quality)
+            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts, expected_quality, reference_quality, operation)
         VALUES (@request_id, @at, @key_id, @team, @route, @model, @category, @needs_strong, @status, @stream,
             @prompt_tokens, @completion_tokens, @cached_prompt_tokens, @usage_estimated, @cost_nusd, @counterfactual_nusd,
-            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts, @expected_quality, @reference_quality)
+            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts, @expected_quality, @reference_quality, @operation)
         ON CONFLICT (request_id) DO NOTHING;
         """;
 
@@ -118,7 +120,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         ("counterfactual_nusd", System.Data.DbType.Int64), ("latency_ms", System.Data.DbType.Double), ("ttfb_ms", System.Data.DbType.Double),
         ("fallback_from", System.Data.DbType.String), ("policy_version", System.Data.DbType.String),
         ("decision_facts", System.Data.DbType.String), ("expected_quality", System.Data.DbType.Double),
-        ("reference_quality", System.Data.DbType.Double),
+        ("reference_quality", System.Data.DbType.Double), ("operation", System.Data.DbType.String),
     ];
 
     /// <summary>Writes a batch in one transaction, with one prepared statement for all its rows.</summary>
@@ -149,7 +151,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
                 (long)(usage?.PromptTokens ?? 0), (long)(usage?.CompletionTokens ?? 0), (long)(usage?.CachedPromptTokens ?? 0),
                 usage?.Estimated == true ? 1 : 0, Nano(record.CostUsd), record.CounterfactualCostUsd is { } c ? Nano(c) : null,
                 record.Latency.TotalMilliseconds, record.TimeToFirstByte?.TotalMilliseconds, record.FallbackFrom, record.PolicyVersion,
-                record.DecisionFacts, record.ExpectedQuality, record.ReferenceQuality,
+                record.DecisionFacts, record.ExpectedQuality, record.ReferenceQuality, record.Operation,
             ];
             for (var i = 0; i < values.Length; i++)
             {
@@ -271,6 +273,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             await database.AddColumnAsync(connection, "spend_ledger", "decision_facts", "TEXT", cancellationToken);
             await database.AddColumnAsync(connection, "spend_ledger", "expected_quality", "DOUBLE PRECISION", cancellationToken);
             await database.AddColumnAsync(connection, "spend_ledger", "reference_quality", "DOUBLE PRECISION", cancellationToken);
+            await database.AddColumnAsync(connection, "spend_ledger", "operation", "TEXT", cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 

@@ -21,6 +21,9 @@ public sealed record SpendRecord
     public required string PolicyVersion { get; init; }
     public bool Stream { get; init; }
 
+    /// <summary>The OpenAI endpoint called: <c>chat.completions</c>, <c>completions</c>, <c>embeddings</c> or <c>responses</c>.</summary>
+    public string? Operation { get; init; }
+
     /// <summary>Expected quality (0–1) of the chosen route for this prompt, as the policy rates it; null when not rated.</summary>
     public double? ExpectedQuality { get; init; }
 

@@ -26,5 +26,8 @@ public sealed record RouteOutcome
     /// <summary>Time from the start of the attempt to the first body byte sent to the client.</summary>
     public TimeSpan? TimeToFirstByte { get; init; }
 
+    /// <summary>Responses API: the id of the response the route created, so follow-ups can reach the same provider.</summary>
+    public string? ResponseId { get; init; }
+
     public static RouteOutcome ClientGone { get; } = new() { Status = 499 };
 }

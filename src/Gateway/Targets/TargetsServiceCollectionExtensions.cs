@@ -16,6 +16,7 @@ public static class TargetsServiceCollectionExtensions
         services.AddSingleton<UpstreamRegistry>();
         services.AddSingleton<HostedRouteTarget>();
         services.AddSingleton<IRouteTarget>(sp => sp.GetRequiredService<HostedRouteTarget>());
+        services.AddSingleton<StoredResponses>();
         services.AddOptions<Dictionary<string, LocalModelOptions>>().BindConfiguration(LocalModelOptions.Section)
             .Validate(models => models.Values.All(m => !string.IsNullOrWhiteSpace(m.Path)), "every LocalModels:<name> needs a Path (a GGUF file)")
             .ValidateOnStart();

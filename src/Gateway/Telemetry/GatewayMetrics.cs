@@ -61,6 +61,7 @@ public sealed class GatewayMetrics
         public const string Via = "via";
         public const string Rule = "rule";
         public const string Period = "period";
+        public const string Operation = "operation";
     }
 
     private static readonly double[] LatencyBuckets =
@@ -101,7 +102,7 @@ public sealed class GatewayMetrics
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
         _requests = factory.CreateCounter(Names.Requests, "Requests that passed authentication, by outcome; category is the classifier's (none when not classified).",
-            Labels.Route, Labels.Model, Labels.Team, Labels.Category, Labels.Status);
+            Labels.Route, Labels.Model, Labels.Team, Labels.Category, Labels.Status, Labels.Operation);
         _tokens = factory.CreateCounter(Names.Tokens, "Tokens consumed; direction is input or output.",
             Labels.Route, Labels.Model, Labels.Team, Labels.Direction);
         _spend = factory.CreateCounter(Names.Spend, "Spend in USD at the policy's prices.",
@@ -158,7 +159,7 @@ public sealed class GatewayMetrics
     public void RecordRequest(SpendRecord record)
     {
         var status = record.Status.ToString(CultureInfo.InvariantCulture);
-        _requests.WithLabels(record.Route, record.Model, record.Team, record.Category ?? "none", status).Inc();
+        _requests.WithLabels(record.Route, record.Model, record.Team, record.Category ?? "none", status, record.Operation ?? "").Inc();
         _duration.WithLabels(record.Route).Observe(record.Latency.TotalSeconds);
         if (record.TimeToFirstByte is { } ttfb)
         {

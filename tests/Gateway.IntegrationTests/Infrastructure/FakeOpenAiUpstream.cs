@@ -62,6 +62,12 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             return;
         }
 
+        if (context.Request.Path.StartsWithSegments("/v1/responses"))
+        {
+            await HandleResponsesAsync(context, received);
+            return;
+        }
+
         var json = received.Json;
         if (context.Request.Path.StartsWithSegments("/v1/embeddings"))
         {
@@ -129,6 +135,158 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
         events.Add("data: [DONE]\n\n");
         return events;
+    }
+
+    /// <summary>Responses this upstream created and still stores, by id (what GET /v1/responses/{id} answers).</summary>
+    public ConcurrentDictionary<string, string> StoredResponses { get; } = new();
+
+    private int _responseCount;
+
+    /// <summary>Usage every imitated response reports.</summary>
+    public const int ResponseInputTokens = 1000, ResponseCachedTokens = 100, ResponseOutputTokens = 250, ResponseReasoningTokens = 50;
+
+    /// <summary>The Responses API: create (JSON or typed events), retrieve, delete; a follow-up needs a response stored here.</summary>
+    private async Task HandleResponsesAsync(HttpContext context, ReceivedRequest received)
+    {
+        var id = context.Request.Path.Value!["/v1/responses".Length..].Trim('/');
+        if (id.Length > 0)
+        {
+            if (!StoredResponses.TryGetValue(id.Split('/')[0], out var stored))
+            {
+                await WriteJsonAsync(context, ErrorBody($"Response with id '{id}' not found.", null, null), 404);
+            }
+            else if (HttpMethods.IsDelete(context.Request.Method))
+            {
+                StoredResponses.TryRemove(id, out _);
+                await WriteJsonAsync(context, $$"""{"id":"{{id}}","object":"response.deleted","deleted":true}""");
+            }
+            else
+            {
+                await WriteJsonAsync(context, stored);
+            }
+
+            return;
+        }
+
+        var json = received.Json;
+        if (json["previous_response_id"]?.GetValue<string>() is { } previous && !StoredResponses.ContainsKey(previous))
+        {
+            await WriteJsonAsync(context, ErrorBody($"Previous response with id '{previous}' not found.", "previous_response_id", "previous_response_not_found"), 400);
+            return;
+        }
+
+        var model = json["model"]!.GetValue<string>();
+        var responseId = $"resp_fake_{Interlocked.Increment(ref _responseCount)}";
+        var completed = ResponseObject(responseId, model, "completed", withOutput: true);
+        if (json["store"]?.GetValue<bool>() != false)
+        {
+            StoredResponses[responseId] = completed;
+        }
+
+        if (json["stream"]?.GetValue<bool>() == true)
+        {
+            await WriteSseAsync(context, ResponseEvents(responseId, model));
+        }
+        else
+        {
+            await WriteJsonAsync(context, completed);
+        }
+    }
+
+    public static string ResponseObject(string id, string model, string status, bool withOutput) =>
+        ResponseNode(id, model, status, withOutput).ToJsonString();
+
+    private static JsonObject ResponseNode(string id, string model, string status, bool withOutput) => new()
+    {
+        ["id"] = id,
+        ["object"] = "response",
+        ["created_at"] = 1700000000,
+        ["status"] = status,
+        ["error"] = null,
+        ["incomplete_details"] = null,
+        ["instructions"] = null,
+        ["max_output_tokens"] = null,
+        ["model"] = model,
+        ["output"] = withOutput ? new JsonArray(MessageItem("completed", CompletionText)) : new JsonArray(),
+        ["parallel_tool_calls"] = true,
+        ["previous_response_id"] = null,
+        ["store"] = true,
+        ["temperature"] = 1.0,
+        ["text"] = new JsonObject { ["format"] = new JsonObject { ["type"] = "text" } },
+        ["tool_choice"] = "auto",
+        ["tools"] = new JsonArray(),
+        ["top_p"] = 1.0,
+        ["truncation"] = "disabled",
+        ["usage"] = withOutput
+            ? new JsonObject
+            {
+                ["input_tokens"] = ResponseInputTokens,
+                ["input_tokens_details"] = new JsonObject { ["cached_tokens"] = ResponseCachedTokens },
+                ["output_tokens"] = ResponseOutputTokens,
+                ["output_tokens_details"] = new JsonObject { ["reasoning_tokens"] = ResponseReasoningTokens },
+                ["total_tokens"] = ResponseInputTokens + ResponseOutputTokens,
+            }
+            : null,
+        ["user"] = null,
+        ["metadata"] = new JsonObject(),
+    };
+
+    private static JsonObject OutputText(string text) =>
+        new() { ["type"] = "output_text", ["text"] = text, ["annotations"] = new JsonArray() };
+
+    private static JsonObject MessageItem(string status, string? text) => new()
+    {
+        ["type"] = "message",
+        ["id"] = "msg_1",
+        ["status"] = status,
+        ["role"] = "assistant",
+        ["content"] = text is null ? new JsonArray() : new JsonArray(OutputText(text)),
+    };
+
+    /// <summary>The typed events of a Responses stream, as OpenAI sends them (no [DONE]).</summary>
+    public static IReadOnlyList<string> ResponseEvents(string id, string model)
+    {
+        var sequence = 0;
+        string Event(string type, JsonObject fields)
+        {
+            var body = new JsonObject { ["type"] = type, ["sequence_number"] = sequence++ };
+            foreach (var (key, value) in fields)
+            {
+                body[key] = value?.DeepClone();
+            }
+
+            return $"event: {type}\ndata: {body.ToJsonString()}\n\n";
+        }
+
+        JsonObject Part(int index) => new() { ["item_id"] = "msg_1", ["output_index"] = 0, ["content_index"] = index };
+        var events = new List<string>
+        {
+            Event("response.created", new JsonObject { ["response"] = ResponseNode(id, model, "in_progress", withOutput: false) }),
+            Event("response.in_progress", new JsonObject { ["response"] = ResponseNode(id, model, "in_progress", withOutput: false) }),
+            Event("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = MessageItem("in_progress", null) }),
+            Event("response.content_part.added", Add(Part(0), "part", OutputText(""))),
+        };
+        foreach (var word in CompletionText.Split(' '))
+        {
+            events.Add(Event("response.output_text.delta", Add(Part(0), "delta", word + " ")));
+        }
+
+        events.Add(Event("response.output_text.done", Add(Part(0), "text", CompletionText)));
+        events.Add(Event("response.content_part.done", Add(Part(0), "part", OutputText(CompletionText))));
+        events.Add(Event("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = MessageItem("completed", CompletionText) }));
+        events.Add(Event("response.completed", new JsonObject { ["response"] = ResponseNode(id, model, "completed", withOutput: true) }));
+        return events;
+    }
+
+    private static string ErrorBody(string message, string? param, string? code) => new JsonObject
+    {
+        ["error"] = new JsonObject { ["message"] = message, ["type"] = "invalid_request_error", ["param"] = param, ["code"] = code },
+    }.ToJsonString();
+
+    private static JsonObject Add(JsonObject target, string key, JsonNode value)
+    {
+        target[key] = value;
+        return target;
     }
 
     public async ValueTask DisposeAsync()

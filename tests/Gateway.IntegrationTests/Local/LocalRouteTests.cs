@@ -1,3 +1,5 @@
+#pragma warning disable OPENAI001 // the SDK marks its Responses client as evaluation-only; it is what clients call
+
 using Gateway.Testing;
 using System.ClientModel;
 using System.Net;
@@ -6,6 +8,7 @@ using System.Text.Json.Nodes;
 using Gateway.IntegrationTests.Infrastructure;
 using OpenAI;
 using OpenAI.Chat;
+using OpenAI.Responses;
 
 namespace Gateway.IntegrationTests.Local;
 
@@ -252,6 +255,90 @@ public sealed class LocalRouteTests : IAsyncLifetime
         report = JsonNode.Parse(await admin.GetStringAsync("/admin/spend?group_by=status"))!;
         var cancelled = report["rows"]!.AsArray().Single(r => r!["group"]!["status"]!.GetValue<string>() == "499")!;
         Assert.True(cancelled["completion_tokens"]!.GetValue<long>() < 4000);
+    }
+
+    [Fact]
+    public async Task Responses_Sdk_GetsAResponseObjectFromTheLocalModel()
+    {
+        var gateway = await Start();
+        var client = new OpenAIClient(new ApiKeyCredential(GatewayHost.ClientKey), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1") })
+            .GetResponsesClient();
+
+        ResponseResult response = await client.CreateResponseAsync(new CreateResponseOptions
+        {
+            Model = "auto",
+            Instructions = "You are terse.",
+            MaxOutputTokenCount = 8,
+            InputItems = { ResponseItem.CreateUserMessageItem("hello world") },
+        });
+
+        Assert.Equal("tiny-llama", response.Model);
+        Assert.StartsWith("resp_", response.Id, StringComparison.Ordinal);
+        Assert.InRange(response.Usage.OutputTokenCount, 1, 8);
+        Assert.True(response.Usage.InputTokenCount > 5);
+        Assert.Equal(response.Usage.InputTokenCount + response.Usage.OutputTokenCount, response.Usage.TotalTokenCount);
+        Assert.Equal(response.Usage.OutputTokenCount == 8 ? ResponseStatus.Incomplete : ResponseStatus.Completed, response.Status);
+        Assert.Empty(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task Responses_Stream_HasTheTypedEventSequence_AndTheDeltasMakeTheText()
+    {
+        var gateway = await Start();
+
+        using var response = await Post(gateway, new { model = "local", stream = true, input = "hello world", max_output_tokens = 6 }, "/v1/responses");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => JsonNode.Parse(e.Split('\n').Single(l => l.StartsWith("data: ", StringComparison.Ordinal))["data: ".Length..])!)
+            .ToList();
+        var types = events.Select(e => e["type"]!.GetValue<string>()).ToList();
+        Assert.Equal(["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"], types.Take(4));
+        Assert.Equal(["response.output_text.done", "response.content_part.done", "response.output_item.done"], types.SkipLast(1).TakeLast(3));
+        Assert.Contains(types[^1], new[] { "response.completed", "response.incomplete" });
+        Assert.Equal(Enumerable.Range(0, events.Count), events.Select(e => e["sequence_number"]!.GetValue<int>()));
+        var deltas = string.Concat(events.Where(e => e["type"]!.GetValue<string>() == "response.output_text.delta").Select(e => e["delta"]!.GetValue<string>()));
+        Assert.Equal(deltas, events.Single(e => e["type"]!.GetValue<string>() == "response.output_text.done")["text"]!.GetValue<string>());
+        var usage = events[^1]["response"]!["usage"]!;
+        Assert.InRange(usage["output_tokens"]!.GetValue<int>(), 1, 6);
+        Assert.Empty(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task Responses_ToolsOrFollowUps_PinnedToLocal_AreA400()
+    {
+        var gateway = await Start();
+
+        using var tools = await Post(gateway, new { model = "local", input = "weather?", tools = new[] { new { type = "function", name = "weather", parameters = new { type = "object" } } } }, "/v1/responses");
+        using var followUp = await Post(gateway, new { model = "local", input = "and then?", previous_response_id = "resp_123" }, "/v1/responses");
+        using var chatTools = await Post(gateway, new { model = "local", messages = new[] { new { role = "user", content = "hi" } }, tools = new[] { new { type = "function", function = new { name = "f" } } } });
+
+        foreach (var response in new[] { tools, followUp, chatTools })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("model_cannot_serve_request", error["code"]!.GetValue<string>());
+            Assert.Equal("model", error["param"]!.GetValue<string>());
+        }
+
+        Assert.Empty(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task Responses_WithTools_OnAutoWhoseDefaultIsLocal_GoToAHostedRouteThatCan()
+    {
+        var gateway = await Start(Policy(localFallbacks: "[frontier]"));
+
+        using var tools = await Post(gateway, new { model = "auto", input = "weather?", tools = new[] { new { type = "function", name = "weather", parameters = new { type = "object" } } } }, "/v1/responses");
+        using var plain = await Post(gateway, new { model = "auto", input = "hello world", max_output_tokens = 4 }, "/v1/responses");
+
+        Assert.Equal(HttpStatusCode.OK, tools.StatusCode);
+        Assert.Equal("frontier", tools.Headers.GetValues("x-gateway-route").Single());
+        Assert.Equal("/v1/responses", _upstream.LastRequest.Path);
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Equal("local", plain.Headers.GetValues("x-gateway-route").Single());
+        Assert.Single(_upstream.Received);
     }
 
     [Theory]

@@ -122,6 +122,7 @@ public sealed class HostedRouteTarget(
                 Usage = capture.Usage,
                 TimeToFirstByte = ttfb,
                 CompletionWithoutUsage = http.Response.StatusCode is >= 200 and < 300 ? capture.CompletionWithoutUsage() : null,
+                ResponseId = capture.ResponseId,
             }, null, null, ProviderFault: http.Response.StatusCode >= 500);
         }
 
@@ -140,7 +141,10 @@ public sealed class HostedRouteTarget(
                           || (cancelled && http.RequestAborted.IsCancellationRequested)))
         {
             Log.ClientDisconnected(logger, upstream.Name, error);
-            return new Attempt(RouteOutcome.ClientGone with { Usage = capture.Usage, CompletionWithoutUsage = delivered, TimeToFirstByte = ttfb }, null, null, false);
+            return new Attempt(RouteOutcome.ClientGone with
+            {
+                Usage = capture.Usage, CompletionWithoutUsage = delivered, TimeToFirstByte = ttfb, ResponseId = capture.ResponseId,
+            }, null, null, false);
         }
 
         metrics.UpstreamError(upstream.Name, error.ToString());

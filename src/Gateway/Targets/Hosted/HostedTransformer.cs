@@ -31,12 +31,7 @@ internal sealed class HostedTransformer(
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
         proxyRequest.RequestUri = requestUri;
-        proxyRequest.Headers.Authorization = deployment.ApiKey is null || upstream.IsAzure ? null : new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
-        proxyRequest.Headers.Remove("api-key");
-        if (upstream.IsAzure && deployment.ApiKey is not null)
-        {
-            proxyRequest.Headers.TryAddWithoutValidation("api-key", deployment.ApiKey);
-        }
+        UseProviderKey(proxyRequest, upstream, deployment);
         // Usage is read from the body, so the provider must not compress it.
         proxyRequest.Headers.AcceptEncoding.Clear();
         if (proxyRequest.Content is { } content)
@@ -76,13 +71,19 @@ internal sealed class HostedTransformer(
             if (string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
             {
                 var stream = await content.ReadAsStreamAsync(cancellationToken);
-                var drop = invocation.Request.Stream && !invocation.Request.ClientWantsStreamUsage;
-                proxyResponse.Content = Replace(content, new StreamContent(new SseUsageStream(stream, drop, capture, timeProvider)));
+                var responses = invocation.Request.Operation == OpenAi.OpenAiOperation.Responses;
+                proxyResponse.Content = Replace(content, new StreamContent(
+                    new SseUsageStream(stream, invocation.Request.GatewayAddsStreamUsage, capture, timeProvider, readResponseId: responses)));
             }
             else if (string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
             {
                 // A non-streamed answer arrives whole anyway; holding it lets the cost header go out with it.
                 var bytes = await content.ReadAsByteArrayAsync(cancellationToken);
+                if (invocation.Request.Operation == OpenAi.OpenAiOperation.Responses)
+                {
+                    capture.ResponseId = UsageReader.ReadResponseId(bytes);
+                }
+
                 if (UsageReader.TryRead(bytes, out var usage, out _))
                 {
                     capture.Usage = usage;
@@ -99,6 +100,17 @@ internal sealed class HostedTransformer(
         }
 
         return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
+    /// <summary>The client's key never reaches the provider: the deployment's key replaces it (<c>api-key</c> on Azure).</summary>
+    public static void UseProviderKey(HttpRequestMessage proxyRequest, Upstream upstream, UpstreamDeployment deployment)
+    {
+        proxyRequest.Headers.Authorization = deployment.ApiKey is null || upstream.IsAzure ? null : new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
+        proxyRequest.Headers.Remove("api-key");
+        if (upstream.IsAzure && deployment.ApiKey is not null)
+        {
+            proxyRequest.Headers.TryAddWithoutValidation("api-key", deployment.ApiKey);
+        }
     }
 
     private static HttpContent Replace(HttpContent original, HttpContent replacement)

@@ -20,6 +20,7 @@ internal sealed class SseUsageStream : Stream
     private readonly bool _dropUsageChunk;
     private readonly UsageCapture _capture;
     private readonly TimeProvider _timeProvider;
+    private readonly bool _readResponseId;
 
     // _buffer[0.._ready) holds complete events to hand out from _readPos; _buffer[_ready.._length)
     // holds the start of an event still arriving; _scan is where the search for its end resumes.
@@ -30,8 +31,10 @@ internal sealed class SseUsageStream : Stream
     private int _scan;
     private bool _eof;
 
-    public SseUsageStream(Stream inner, bool dropUsageChunk, UsageCapture capture, TimeProvider timeProvider)
+    /// <param name="readResponseId">A Responses stream: the response id is read from the first event that carries it.</param>
+    public SseUsageStream(Stream inner, bool dropUsageChunk, UsageCapture capture, TimeProvider timeProvider, bool readResponseId = false)
     {
+        _readResponseId = readResponseId;
         _inner = inner;
         _dropUsageChunk = dropUsageChunk;
         _capture = capture;
@@ -149,6 +152,11 @@ internal sealed class SseUsageStream : Stream
     {
         var evt = _buffer.AsSpan(start, length);
         var data = FindData(evt);
+        if (_readResponseId && _capture.ResponseId is null && !data.IsEmpty && data[0] == (byte)'{')
+        {
+            _capture.ResponseId = UsageReader.ReadResponseId(data);
+        }
+
         if (data.IsEmpty || data[0] != (byte)'{' || !LooksLikeUsageObject(data))
         {
             _capture.KeepPayload(data);

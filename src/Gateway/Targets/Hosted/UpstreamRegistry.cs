@@ -67,9 +67,21 @@ public sealed class Upstream : IDisposable
     public bool IsAzure => Options.Kind == UpstreamOptions.AzureKind;
 
     /// <summary>Where <paramref name="operation"/> for <paramref name="model"/> is sent on <paramref name="deployment"/> (Azure addresses a deployment per model).</summary>
-    public Uri RequestUri(UpstreamDeployment deployment, OpenAi.OpenAiOperation operation, string model) => IsAzure
+    public Uri RequestUri(UpstreamDeployment deployment, OpenAi.OpenAiOperation operation, string model) =>
+        IsAzure && operation == OpenAi.OpenAiOperation.Responses ? AzureResponsesUri(deployment, "")
+        : IsAzure
         ? new Uri($"{deployment.BaseUrl}/openai/deployments/{Uri.EscapeDataString(model)}{OpenAi.OpenAiOperationExtensions.UpstreamPath(operation)}?api-version={Uri.EscapeDataString(Options.ApiVersion!)}")
         : new Uri(deployment.BaseUrl + OpenAi.OpenAiOperationExtensions.UpstreamPath(operation));
+
+    /// <summary>
+    /// A Responses API URL below the deployment, <paramref name="rest"/> being "" or <c>/{id}</c>…: Azure serves the
+    /// Responses API per resource (the model in the body names the deployment), not per deployment path.
+    /// </summary>
+    public Uri ResponsesUri(UpstreamDeployment deployment, string rest) =>
+        IsAzure ? AzureResponsesUri(deployment, rest) : new Uri(deployment.BaseUrl + "/responses" + rest);
+
+    private Uri AzureResponsesUri(UpstreamDeployment deployment, string rest) =>
+        new($"{deployment.BaseUrl}/openai/responses{rest}?api-version={Uri.EscapeDataString(Options.ApiVersion!)}");
 
     /// <summary>Retries around one request's attempts on this upstream (see <see cref="UpstreamResilience"/>).</summary>
     internal UpstreamResilience Resilience { get; private set; } = null!;

@@ -8,6 +8,9 @@ internal sealed class UsageCapture
 {
     public Usage? Usage { get; set; }
 
+    /// <summary>Responses API: the id of the response the provider created (and may have stored).</summary>
+    public string? ResponseId { get; set; }
+
     /// <summary>
     /// Each stream chunk's JSON data line (one line each), kept only
     /// until usage shows up: if it never does, they give the completion text to count tokens from.

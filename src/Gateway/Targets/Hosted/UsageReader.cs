@@ -25,7 +25,20 @@ internal static class UsageReader
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("usage"u8))
+                if (reader.ValueTextEquals("response"u8))
+                {
+                    // A Responses stream event (response.completed, .incomplete, .failed): the usage is the response's.
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        usage = ReadNestedUsage(ref reader) ?? usage;
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else if (reader.ValueTextEquals("usage"u8))
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartObject)
@@ -70,12 +83,115 @@ internal static class UsageReader
         return usage is not null;
     }
 
+    /// <summary>The <c>usage</c> of the object the reader is on (positioned on its start); the reader ends on its end.</summary>
+    private static Usage? ReadNestedUsage(ref Utf8JsonReader reader)
+    {
+        Usage? usage = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("usage"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    usage = ReadUsage(ref reader);
+                    continue;
+                }
+            }
+            else
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+        }
+
+        return usage;
+    }
+
+    /// <summary>
+    /// The id of a Responses API response: the top-level <c>id</c> of a response object (<c>"object":"response"</c>),
+    /// or <c>response.id</c> of a stream event. Null for anything else.
+    /// </summary>
+    public static string? ReadResponseId(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            string? id = null;
+            var isResponse = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                else if (reader.ValueTextEquals("object"u8))
+                {
+                    reader.Read();
+                    isResponse = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("response"u8);
+                }
+                else if (reader.ValueTextEquals("response"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                        {
+                            if (reader.ValueTextEquals("id"u8) && reader.Read() && reader.TokenType == JsonTokenType.String)
+                            {
+                                return reader.GetString();
+                            }
+
+                            reader.Read();
+                            reader.Skip();
+                        }
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return isResponse ? id : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Appends the generated text of a response or stream chunk: <c>choices[].message.content</c>,
-    /// <c>choices[].delta.content</c> or <c>choices[].text</c>, and tool-call arguments.
+    /// <c>choices[].delta.content</c> or <c>choices[].text</c>, tool-call arguments, and a Responses body's
+    /// <c>output[].content[].text</c>. A Responses stream event adds only its <c>delta</c> (text, refusal or
+    /// function-call arguments): the other events repeat text already counted.
     /// </summary>
     public static void AppendCompletionText(ReadOnlySpan<byte> json, System.Text.StringBuilder text)
     {
+        if (ResponsesEventDelta(json, out var isEvent) is { } delta)
+        {
+            text.Append(delta);
+            return;
+        }
+
+        if (isEvent)
+        {
+            return;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
@@ -95,6 +211,58 @@ internal static class UsageReader
         catch (JsonException)
         {
             // Not JSON ([DONE], or a broken chunk): nothing to count.
+        }
+    }
+
+    /// <summary>A Responses stream event's top-level <c>type</c> and text <c>delta</c>.</summary>
+    private static string? ResponsesEventDelta(ReadOnlySpan<byte> json, out bool isEvent)
+    {
+        isEvent = false;
+        if (json.IndexOf("\"type\""u8) < 0 || json.IndexOf("\"response."u8) < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            string? delta = null;
+            var textDelta = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    var type = reader.TokenType == JsonTokenType.String ? reader.GetString()! : "";
+                    isEvent = type.StartsWith("response.", StringComparison.Ordinal);
+                    textDelta = type is "response.output_text.delta" or "response.refusal.delta" or "response.function_call_arguments.delta";
+                }
+                else if (reader.ValueTextEquals("delta"u8))
+                {
+                    reader.Read();
+                    delta = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return isEvent && textDelta ? delta : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 
@@ -128,7 +296,7 @@ internal static class UsageReader
             {
                 completion = ReadInt(ref reader);
             }
-            else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+            else if (reader.ValueTextEquals("prompt_tokens_details"u8) || reader.ValueTextEquals("input_tokens_details"u8))
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.StartObject)

@@ -12,7 +12,7 @@ namespace Gateway.Targets.Local;
 /// with the finish reason, the usage chunk when the client asked for it, and <c>[DONE]</c>.
 /// </summary>
 internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest request, string model, TimeProvider timeProvider,
-    IReadOnlyList<Gateway.Retrieval.RetrievedChunk> sources)
+    IReadOnlyList<Gateway.Retrieval.RetrievedChunk> sources) : ILocalAnswerWriter
 {
     private readonly bool _chat = request.Operation == OpenAiOperation.ChatCompletions;
     private readonly string _id = (request.Operation == OpenAiOperation.ChatCompletions ? "chatcmpl-" : "cmpl-") + GatewayRequestFeature.Of(http).RequestId;
@@ -189,8 +189,10 @@ internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest reques
         w.WriteString("system_fingerprint", "gateway-local");
     }
 
+    private void WriteSources(Utf8JsonWriter w) => WriteSources(w, sources);
+
     /// <summary>An extra field: OpenAI SDKs ignore it, RAG-aware clients read where the answer came from.</summary>
-    private void WriteSources(Utf8JsonWriter w)
+    public static void WriteSources(Utf8JsonWriter w, IReadOnlyList<Gateway.Retrieval.RetrievedChunk> sources)
     {
         if (sources.Count == 0)
         {

@@ -78,7 +78,9 @@ internal sealed class LocalRouteTarget(
             }
 
             var maxTokens = Math.Min(request.MaxTokens ?? model.Options.DefaultMaxTokens, room);
-            var writer = new LocalResponseWriter(invocation.HttpContext, request, invocation.TargetModel, timeProvider, sources);
+            ILocalAnswerWriter writer = request.Operation == OpenAiOperation.Responses
+                ? new LocalResponsesWriter(invocation.HttpContext, request, invocation.TargetModel, timeProvider, sources)
+                : new LocalResponseWriter(invocation.HttpContext, request, invocation.TargetModel, timeProvider, sources);
             using var sampling = new DefaultSamplingPipeline { Temperature = settings.Temperature, TopP = settings.TopP };
             if (settings.Seed is { } seed)
             {
