@@ -134,6 +134,22 @@ public sealed class AdapterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Responses_OnAnAdapter_RunTheSameGenerationAsChat_AndAHostedAdapterIsForwarded()
+    {
+        using var local = await _gateway.Client.PostAsJsonAsync("/v1/responses", new { model = "adapter-a", temperature = 0, max_output_tokens = 24, input = "hello world" });
+        Assert.Equal(HttpStatusCode.OK, local.StatusCode);
+        var body = JsonNode.Parse(await local.Content.ReadAsStringAsync())!;
+        Assert.Equal("response", body["object"]!.GetValue<string>());
+        var text = body["output"]![0]!["content"]![0]!["text"]!.GetValue<string>();
+        Assert.Equal(await Greedy("adapter-a"), text);
+
+        using var hosted = await _gateway.Client.PostAsJsonAsync("/v1/responses", new { model = "hosted-adapter", input = "hi" });
+        Assert.Equal(HttpStatusCode.OK, hosted.StatusCode);
+        Assert.Equal("/v1/responses", _upstream.LastRequest.Path);
+        Assert.Equal("support-lora", _upstream.LastRequest.Json["model"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task RemovingAnAdapterMidTraffic_LosesNoRequest()
     {
         using var admin = _gateway.AdminClient();

@@ -83,4 +83,37 @@ public sealed class RouterTests
         Assert.Contains("text-embedding-3-small", auto.Message, StringComparison.Ordinal);
         Assert.Equal(404, Assert.Throws<OpenAiException>(() => Decide("frontier", OpenAiOperation.Embeddings)).Status);
     }
+    private static RouteDecision FollowUp(string model, ResponseOrigin origin)
+    {
+        using var request = OpenAiRequest.Parse(OpenAiOperation.Responses,
+            Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","input":"and then?","previous_response_id":"resp_1"}"""));
+        return new Router().Decide(Policy, request, classification: null, new RequestFacts("research", "research-ci", FollowUpOf: origin));
+    }
+
+    [Fact]
+    public void FollowUp_GoesToTheRouteThatCreatedTheResponse()
+    {
+        var decision = FollowUp("auto", new ResponseOrigin("cheap", "openai", "research"));
+        Assert.Equal("cheap", decision.Route.Name);
+        Assert.Equal(DecisionVia.FollowUp, decision.Via);
+    }
+
+    [Fact]
+    public void FollowUp_PinnedToAnotherModelOnTheSameUpstream_KeepsThePin()
+    {
+        var decision = FollowUp("gpt-4o-mini", new ResponseOrigin("frontier", "openai", "research"));
+        Assert.Equal("gpt-4o-mini", decision.TargetModel);
+        Assert.Equal(DecisionVia.Pinned, decision.Via);
+    }
+
+    [Fact]
+    public void FollowUp_OfARouteNoLongerInThePolicy_TakesAnotherRouteOnItsUpstream_ElseIsA400()
+    {
+        Assert.Equal("frontier", FollowUp("auto", new ResponseOrigin("removed", "openai", "research")).Route.Name);
+
+        var error = Assert.Throws<OpenAiException>(() => FollowUp("auto", new ResponseOrigin("elsewhere", "azure", "research")));
+        Assert.Equal(400, error.Status);
+        Assert.Equal("previous_response_unreachable", error.Code);
+        Assert.Equal("previous_response_id", error.Param);
+    }
 }
