@@ -102,9 +102,13 @@ public sealed class Router
                 ? same
                 : policy.Routes.FirstOrDefault(r => r.Available && !r.InProcess && r.Upstream == origin.Upstream)
                   ?? throw OpenAiErrors.PreviousResponseUnreachable(origin.Route, origin.Upstream);
-            return Finish(policy, holder, holder.Model, DecisionVia.FollowUp, null,
+            var decision = Finish(policy, holder, holder.Model, DecisionVia.FollowUp, null,
                 $"continues a response created on route '{origin.Route}' (upstream '{origin.Upstream}'): '{holder.Name}' serves it", null,
                 promptTokens, outputTokens);
+            // Only the provider that stored the response can continue it: fallbacks elsewhere would answer "not found".
+            return decision.Fallbacks.All(r => r.Upstream == origin.Upstream)
+                ? decision
+                : decision with { Fallbacks = decision.Fallbacks.Where(r => r.Upstream == origin.Upstream).ToArray() };
         }
 
         // 3. Rules.

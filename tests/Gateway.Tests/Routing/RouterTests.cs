@@ -99,6 +99,25 @@ public sealed class RouterTests
     }
 
     [Fact]
+    public void FollowUp_FallsBackOnlyToRoutesOnTheSameUpstream()
+    {
+        var policy = new PolicyLoader(new StubPolicyEnvironment(["openai", "azure"]), TimeProvider.System).Load("""
+            default_route: frontier
+            routes:
+              frontier: { kind: hosted, upstream: openai, model: gpt-4o, price: { input_per_mtok: 2.5, output_per_mtok: 10 }, fallbacks: [other, cheap] }
+              cheap: { kind: hosted, upstream: openai, model: gpt-4o-mini, price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } }
+              other: { kind: hosted, upstream: azure, model: gpt-4o, price: { input_per_mtok: 2.5, output_per_mtok: 10 } }
+            """).Policy!;
+        using var request = OpenAiRequest.Parse(OpenAiOperation.Responses, """{"model":"auto","input":"more","previous_response_id":"resp_1"}"""u8.ToArray());
+
+        var decision = new Router().Decide(policy, request, classification: null,
+            new RequestFacts("research", "research-ci", FollowUpOf: new ResponseOrigin("frontier", "openai", "research")));
+
+        Assert.Equal("frontier", decision.Route.Name);
+        Assert.Equal(["cheap"], decision.Fallbacks.Select(r => r.Name));
+    }
+
+    [Fact]
     public void FollowUp_PinnedToAnotherModelOnTheSameUpstream_KeepsThePin()
     {
         var decision = FollowUp("gpt-4o-mini", new ResponseOrigin("frontier", "openai", "research"));
