@@ -18,7 +18,7 @@ public sealed class RequestPipeline(
     RequestPlanner planner,
     RouteExecutor executor,
     ISpendRecorder spend,
-    BudgetTracker budgets,
+    BudgetGate budgets,
     UsageEstimator estimator,
     ResponseAffinity responses,
     GatewayMetrics metrics,
@@ -42,7 +42,7 @@ public sealed class RequestPipeline(
         PlannedRequest? planned = null;
         RouteDecision? decision = null;
         SpendRecord? record = null;
-        BudgetTracker.Reservation? reservation = null;
+        IDisposable? reservation = null;
         try
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
@@ -53,14 +53,7 @@ public sealed class RequestPipeline(
             metrics.Decided(decision);
 
             // Held against the team's budget until the actual cost is recorded, so concurrent requests see it.
-            // A reject budget is checked again atomically with the reservation (the router's check is not).
-            // Teams without a budget have nothing to hold (and skip the per-team lock).
-            if (policy.Budgets.GetValueOrDefault(identity.Team) is { } teamBudget)
-            {
-                var budget = teamBudget.OnExceed == BudgetAction.Reject ? teamBudget : null;
-                reservation = budgets.TryReserve(identity.Team, decision.EstimatedCostUsd, budget?.DailyUsd, budget?.MonthlyUsd)
-                    ?? throw BudgetExceeded(identity.Team, budget!);
-            }
+            reservation = budgets.Lease(policy, identity.Team, decision.EstimatedCostUsd);
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
                 http.RequestAborted);
@@ -142,9 +135,6 @@ public sealed class RequestPipeline(
     }
 
     private const int ClientClosedRequest = 499;
-
-    // The reservation refused: the state it saw, read again for the message (the planner's copy predates the race it lost).
-    private OpenAiException BudgetExceeded(string team, TeamBudget budget) => Router.BudgetExceeded(budgets.State(team), team, budget);
 
     private SpendRecord Record(OpenAiOperation operation, ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,
         PromptClassification? classification, long started, int status, RouteDecision? decision = null) => new()

@@ -15,7 +15,7 @@ public sealed record PlannedRequest(PromptClassification? Classification, Reques
 /// the pure <see cref="Router"/>. Nothing here reserves, records or forwards, so explaining a request cannot
 /// diverge from serving it.
 /// </summary>
-public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, BudgetTracker budgets, OutputTokenStats outputTokens,
+public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, BudgetGate budgets, OutputTokenStats outputTokens,
     ResponseAffinity responses, GatewayMetrics metrics, TimeProvider timeProvider, IPromptClassifier? classifier = null)
 {
     /// <param name="trace">Filled for an explanation (which then leaves the live path's timing metrics alone).</param>
@@ -34,7 +34,7 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
         }
 
         var facts = new RequestFacts(team, keyId, headers, await relevance.MeasureAsync(policy, request, cancellationToken),
-            policy.Budgets.ContainsKey(team) ? budgets.State(team) : default, outputTokens.Typical,
+            budgets.StateFor(policy, team), outputTokens.Typical,
             request.PreviousResponseId is { } previous ? responses.Find(previous, team) : null);
         var step = timeProvider.GetTimestamp();
         try

@@ -92,7 +92,7 @@ public sealed class Router
         var overBudget = budget is not null && OverBudget(budget, facts, trace);
         if (overBudget && budget!.OnExceed == BudgetAction.Reject)
         {
-            throw BudgetExceeded(facts.Budget, facts.Team, budget);
+            throw BudgetGate.Exceeded(facts.Budget, facts.Team, budget);
         }
 
         // A follow-up stays with the provider holding the response it continues (the client may name another model there).
@@ -302,12 +302,6 @@ public sealed class Router
 
         return exceeded is not null;
     }
-
-    /// <summary>The one 429 of a <c>reject</c> budget, from the state that refused the request.</summary>
-    internal static OpenAiException BudgetExceeded(BudgetState state, string team, TeamBudget budget) =>
-        state.Exceeded(budget.DailyUsd, null) is not null
-            ? OpenAiErrors.BudgetExceeded(team, "daily", state.Day, state.InFlight, budget.DailyUsd!.Value)
-            : OpenAiErrors.BudgetExceeded(team, "monthly", state.Month, state.InFlight, budget.MonthlyUsd ?? 0);
 
     private static bool IsCandidate(PolicyRoute route, bool excluded) => route.Available && !excluded;
 

@@ -7,6 +7,7 @@ public static class SpendServiceCollectionExtensions
     public static IServiceCollection AddGatewaySpend(this IServiceCollection services)
     {
         services.AddSingleton<BudgetTracker>();
+        services.AddSingleton<BudgetGate>();
         services.AddSingleton<OutputTokenStats>();
         services.AddSingleton<UsageEstimator>();
         services.AddSingleton<SpendLedgerStore>();
