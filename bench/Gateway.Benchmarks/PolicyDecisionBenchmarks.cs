@@ -26,8 +26,11 @@ public class PolicyDecisionBenchmarks
 
     internal sealed class Environment : IPolicyEnvironment
     {
-        public IReadOnlySet<string>? TargetsFor(string kind) =>
-            kind == RouteKinds.Hosted ? new HashSet<string> { "openai" } : kind == RouteKinds.Local ? new HashSet<string> { "llama" } : null;
+        private static readonly HashSet<string> Upstreams = ["openai"];
+        private static readonly HashSet<string> LocalModels = ["llama"];
+
+        public IReadOnlyList<IRouteKind> Kinds { get; } =
+            [new Gateway.Targets.Hosted.HostedRouteKind(Upstreams), new Gateway.Targets.Local.LocalRouteKind(LocalModels), new Gateway.Targets.Local.AdapterRouteKind(LocalModels, Upstreams)];
     }
 
     public static string Policy(int rules)

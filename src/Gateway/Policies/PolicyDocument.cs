@@ -22,7 +22,8 @@ internal sealed class ObjectiveDocument
     public int? ExpectedOutputTokens { get; set; }
 }
 
-internal sealed class RouteDocument
+/// <summary>One route as written in the policy (what <see cref="IRouteKind"/> validates).</summary>
+public sealed class RouteDocument
 {
     public string? Kind { get; set; }
     public string? Upstream { get; set; }
@@ -39,9 +40,12 @@ internal sealed class RouteDocument
     public List<string>? PinnableBy { get; set; }
     public Dictionary<string, PriceDocument?>? Models { get; set; }
     public List<string>? Fallbacks { get; set; }
+
+    /// <summary>Settings of a route kind registered as a plug-in (its <see cref="IRouteKind"/> validates them).</summary>
+    public Dictionary<string, string?>? Options { get; set; }
 }
 
-internal sealed class PriceDocument
+public sealed class PriceDocument
 {
     public decimal? InputPerMtok { get; set; }
     public decimal? OutputPerMtok { get; set; }

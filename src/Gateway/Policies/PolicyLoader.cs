@@ -65,7 +65,8 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
 
     private PolicyRoute ToRoute(string name, RouteDocument route)
     {
-        var unavailable = _validator.Availability(route);
+        var kind = _validator.KindOf(route)!;
+        var unavailable = kind.Availability(route);
         var quality = route.Quality ?? [];
         var fallbackQuality = quality.GetValueOrDefault(PolicyValidator.DefaultQualityKey) ?? 0;
         var vector = PromptCategories.All.Select(c => quality.GetValueOrDefault(c) ?? fallbackQuality).ToArray();
@@ -74,7 +75,9 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
             Name = name,
             Kind = route.Kind!,
             Upstream = route.Upstream,
-            Target = PolicyValidator.Target(route),
+            Target = kind.Target(route),
+            InProcess = kind.InProcess(route),
+            Options = (route.Options ?? []).ToFrozenDictionary(StringComparer.Ordinal),
             Adapter = route.Adapter,
             AdapterFile = route.AdapterFile,
             AdapterScale = route.AdapterScale ?? 1f,

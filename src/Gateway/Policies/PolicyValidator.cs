@@ -11,6 +11,8 @@ namespace Gateway.Policies;
 /// </summary>
 internal sealed class PolicyValidator(IPolicyEnvironment environment)
 {
+    private readonly Dictionary<string, IRouteKind> _kinds = environment.Kinds.ToDictionary(k => k.Name, StringComparer.Ordinal);
+
     public const string DefaultQualityKey = "default";
 
     public static readonly IReadOnlyList<string> LatencyClasses = ["fast", "standard", "slow"];
@@ -42,9 +44,9 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
         }
 
         if (document.ReferenceRoute is { } reference && routes.GetValueOrDefault(reference) is { } referenced
-            && referenced.Kind != RouteKinds.Hosted)
+            && KindOf(referenced)?.InProcess(referenced) != false)
         {
-            errors.Add($"reference_route: '{reference}' must be a hosted route (savings are measured against a hosted model)");
+            errors.Add($"reference_route: '{reference}' must be a hosted route, served by a provider (savings are measured against a hosted model)");
         }
 
         if (document.Objective is { } objective)
@@ -62,34 +64,14 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
         return errors;
     }
 
-    /// <summary>Null when the route's target is configured here, else why not. Unavailable local/adapter routes are allowed (the model may be configured later); hosted ones must name a configured upstream.</summary>
-    public string? Availability(RouteDocument route)
-    {
-        var kind = route.Kind ?? "";
-        var target = Target(route);
-        var targets = environment.TargetsFor(kind == RouteKinds.Adapter && route.Upstream is not null ? RouteKinds.Hosted : kind);
-        if (targets is null)
-        {
-            return $"no {kind} route target in this build";
-        }
+    /// <summary>The kind a route names, when this gateway serves it.</summary>
+    public IRouteKind? KindOf(RouteDocument route) => route.Kind is { } name ? _kinds.GetValueOrDefault(name) : null;
 
-        return target is not null && targets.Contains(target)
-            ? kind == RouteKinds.Adapter && route.Upstream is null && route.AdapterFile is { Length: > 0 } file ? environment.MissingAdapter(file) : null
-            : kind switch
-            {
-                RouteKinds.Local => $"local model '{target}' is not configured (LocalModels:{target}:Path)",
-                RouteKinds.Adapter => $"base model '{target}' is not configured",
-                _ => $"upstream '{target}' is not configured",
-            };
-    }
+    /// <summary>Null when this gateway can serve the route now, else why not (see <see cref="IRouteKind.Availability"/>).</summary>
+    public string? Availability(RouteDocument route) =>
+        KindOf(route) is { } kind ? kind.Availability(route) : $"no {route.Kind} route target in this build";
 
-    public static string? Target(RouteDocument route) => route.Kind switch
-    {
-        RouteKinds.Hosted => route.Upstream,
-        RouteKinds.Local => route.LocalModel,
-        RouteKinds.Adapter => route.Upstream ?? route.BaseModel,
-        _ => null,
-    };
+    private string KindNames => string.Join(", ", _kinds.Keys);
 
     private void ValidateRoute(string path, RouteDocument? route, Dictionary<string, RouteDocument?> routes, bool objectiveSet, List<string> errors)
     {
@@ -99,67 +81,17 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
             return;
         }
 
-        switch (route.Kind)
+        if (string.IsNullOrEmpty(route.Kind))
         {
-            case null or "":
-                errors.Add($"{path}.kind: is required, one of {string.Join(", ", RouteKinds.All)}");
-                break;
-            case RouteKinds.Hosted:
-                if (string.IsNullOrWhiteSpace(route.Upstream))
-                {
-                    errors.Add($"{path}.upstream: is required for hosted routes (a name under Upstreams: in configuration)");
-                }
-                else if (environment.TargetsFor(RouteKinds.Hosted) is { } upstreams && !upstreams.Contains(route.Upstream))
-                {
-                    errors.Add($"{path}.upstream: '{route.Upstream}' is not configured; set Upstreams:{route.Upstream}:BaseUrl "
-                               + $"(known: {(upstreams.Count == 0 ? "none" : string.Join(", ", upstreams.Order(StringComparer.Ordinal)))})");
-                }
-
-                break;
-            case RouteKinds.Local:
-                if (string.IsNullOrWhiteSpace(route.LocalModel))
-                {
-                    errors.Add($"{path}.local_model: is required for local routes (a name under LocalModels: in configuration)");
-                }
-
-                break;
-            case RouteKinds.Adapter:
-                if (string.IsNullOrWhiteSpace(route.Adapter))
-                {
-                    errors.Add($"{path}.adapter: is required for adapter routes (the LoRA adapter's name)");
-                }
-
-                if (string.IsNullOrWhiteSpace(route.BaseModel) == string.IsNullOrWhiteSpace(route.Upstream))
-                {
-                    errors.Add($"{path}: an adapter route needs exactly one of base_model (a local model) or upstream (a hosted adapter)");
-                }
-                else if (route.BaseModel is { } baseModel)
-                {
-                    if (string.IsNullOrWhiteSpace(route.AdapterFile))
-                    {
-                        errors.Add($"{path}.adapter_file: is required for an adapter on a local model (a LoRA GGUF file)");
-                    }
-                    else if (environment.TargetsFor(RouteKinds.Adapter)?.Contains(baseModel) == true
-                             && environment.CheckAdapter(baseModel, route.AdapterFile) is { } problem)
-                    {
-                        // Checked only when the base model is configured here; otherwise the route is unavailable anyway.
-                        errors.Add($"{path}.adapter_file: {problem}");
-                    }
-                }
-
-                if (route.AdapterScale is { } scale && scale is not (>= 0 and <= 4))
-                {
-                    errors.Add($"{path}.adapter_scale: must be between 0 and 4 (1 applies the adapter as trained)");
-                }
-                else if (route.Upstream is { } upstream && environment.TargetsFor(RouteKinds.Hosted) is { } upstreams && !upstreams.Contains(upstream))
-                {
-                    errors.Add($"{path}.upstream: '{upstream}' is not configured; set Upstreams:{upstream}:BaseUrl");
-                }
-
-                break;
-            default:
-                errors.Add($"{path}.kind: '{route.Kind}' is not one of {string.Join(", ", RouteKinds.All)}");
-                break;
+            errors.Add($"{path}.kind: is required, one of {KindNames}");
+        }
+        else if (KindOf(route) is { } kind)
+        {
+            kind.Validate(path, route, errors);
+        }
+        else
+        {
+            errors.Add($"{path}.kind: '{route.Kind}' is not one of {KindNames}");
         }
 
         if (string.IsNullOrWhiteSpace(route.Model))
@@ -169,9 +101,9 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
 
         if (route.Knowledge is { } knowledge)
         {
-            if (route.Kind is not (RouteKinds.Local or RouteKinds.Adapter))
+            if (KindOf(route) is { } kind && !kind.InProcess(route))
             {
-                errors.Add($"{path}.knowledge: only local and adapter routes retrieve from a knowledge collection");
+                errors.Add($"{path}.knowledge: only routes served in-process (local models and adapters on them) retrieve from a knowledge collection");
             }
             else if (!Retrieval.KnowledgeCollections.IsValidName(knowledge))
             {
@@ -245,7 +177,7 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
     private void ValidateRules(List<RuleDocument?> rules, Dictionary<string, RouteDocument?> routes, List<string> errors)
     {
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
-        var hasLocalRoute = routes.Values.Any(r => r?.Kind == RouteKinds.Local && r.Knowledge is not null);
+        var hasLocalRoute = routes.Values.Any(r => r is { Knowledge: not null } && KindOf(r)?.InProcess(r) == true);
         string? catchAllPin = null;
         for (var i = 0; i < rules.Count; i++)
         {

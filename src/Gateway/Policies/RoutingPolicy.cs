@@ -137,8 +137,11 @@ public sealed record PolicyRoute
     /// <summary>Why <see cref="Available"/> is false, for explain and logs.</summary>
     public string? UnavailableReason { get; init; }
 
-    /// <summary>Served in this process (a local model, or a LoRA adapter on one) rather than forwarded to a provider.</summary>
-    public bool InProcess => Kind == RouteKinds.Local || (Kind == RouteKinds.Adapter && Upstream is null);
+    /// <summary>Settings of a plug-in route kind (<c>options:</c> in the policy), as written.</summary>
+    public FrozenDictionary<string, string?> Options { get; init; } = FrozenDictionary<string, string?>.Empty;
+
+    /// <summary>Served in this process (a local model, or a LoRA adapter on one) rather than forwarded to a provider (see <see cref="IRouteKind.InProcess"/>).</summary>
+    public bool InProcess { get; init; }
 
     public RoutePrice PriceFor(string model) =>
         string.Equals(model, Model, StringComparison.Ordinal) ? Price : PinnableModels.GetValueOrDefault(model, Price);
@@ -151,13 +154,12 @@ public sealed record PolicyRoute
 /// <summary>USD per one million tokens.</summary>
 public sealed record RoutePrice(decimal InputPerMTok, decimal OutputPerMTok, decimal? CachedInputPerMTok = null);
 
+/// <summary>The names of the shipped route kinds (each described by its <see cref="IRouteKind"/>).</summary>
 public static class RouteKinds
 {
     public const string Hosted = "hosted";
     public const string Local = "local";
     public const string Adapter = "adapter";
-
-    public static readonly FrozenSet<string> All = new[] { Hosted, Local, Adapter }.ToFrozenSet(StringComparer.Ordinal);
 }
 
 public enum ObjectiveType

@@ -14,7 +14,7 @@ public sealed class RetrievalRelevance(KnowledgeBase knowledge)
     public async Task<double?> MeasureAsync(RoutingPolicy policy, OpenAiRequest request, CancellationToken cancellationToken)
     {
         if (!policy.UsesRetrievalRelevance || request.Operation is not (OpenAiOperation.ChatCompletions or OpenAiOperation.Responses)
-            || policy.Routes.FirstOrDefault(r => r is { Kind: RouteKinds.Local, Available: true, Knowledge: not null }) is not { } route)
+            || policy.Routes.FirstOrDefault(r => r is { InProcess: true, Available: true, Knowledge: not null }) is not { } route)
         {
             return null;
         }

@@ -10,8 +10,5 @@ public interface IRouteTarget
     /// <summary>The route kind served (<see cref="Policies.RouteKinds"/>).</summary>
     string Kind { get; }
 
-    /// <summary>The names a route of this kind may reference (upstreams, local models), for policy validation.</summary>
-    IReadOnlySet<string> KnownTargets { get; }
-
     Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, CancellationToken cancellationToken);
 }

@@ -1,31 +1,20 @@
 using Gateway.Policies;
 using Gateway.Targets.Hosted;
 using Gateway.Targets.Local;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Targets;
 
 public static class TargetsServiceCollectionExtensions
 {
+    /// <summary>
+    /// Every strategy folder registers its <see cref="IRouteTarget"/> and its <see cref="IRouteKind"/>; policies learn the
+    /// kinds from what is registered. Adding a strategy is adding a folder and one line here.
+    /// </summary>
     public static IServiceCollection AddGatewayTargets(this IServiceCollection services)
     {
-        services.AddHttpForwarder();
-        services.AddSingleton<IConfigureOptions<UpstreamsOptions>, UpstreamsOptionsSetup>();
-        services.AddSingleton<IValidateOptions<UpstreamsOptions>, UpstreamsOptionsValidation>();
-        services.AddOptions<UpstreamsOptions>().ValidateOnStart();
-        services.AddSingleton<UpstreamRegistry>();
-        services.AddSingleton<HostedRouteTarget>();
-        services.AddSingleton<IRouteTarget>(sp => sp.GetRequiredService<HostedRouteTarget>());
-        services.AddSingleton<StoredResponses>();
-        services.AddOptions<Dictionary<string, LocalModelOptions>>().BindConfiguration(LocalModelOptions.Section)
-            .Validate(models => models.Values.All(m => !string.IsNullOrWhiteSpace(m.Path)), "every LocalModels:<name> needs a Path (a GGUF file)")
-            .ValidateOnStart();
-        services.AddSingleton<LocalModelHost>();
-        services.AddHostedService(sp => sp.GetRequiredService<LocalModelHost>());
-        services.AddSingleton<LocalRouteTarget>();
-        services.AddSingleton<IRouteTarget>(sp => sp.GetRequiredService<LocalRouteTarget>());
-        services.AddSingleton<IRouteTarget, AdapterRouteTarget>();
-        services.AddSingleton<IPolicyEnvironment, TargetsPolicyEnvironment>();
+        services.AddHostedRoutes();
+        services.AddLocalRoutes();
+        services.AddSingleton<IPolicyEnvironment, RouteKindsEnvironment>();
         return services;
     }
 }

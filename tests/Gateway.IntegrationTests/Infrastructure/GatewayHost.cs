@@ -3,6 +3,7 @@ using Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.IntegrationTests.Infrastructure;
@@ -61,7 +62,7 @@ public sealed class GatewayHost : IAsyncDisposable
         """;
 
     public static async Task<GatewayHost> StartAsync(string upstreamBaseUrl, string? policy = null,
-        IDictionary<string, string?>? settings = null, bool clientKeys = true)
+        IDictionary<string, string?>? settings = null, bool clientKeys = true, Action<IServiceCollection>? services = null)
     {
         var policyDirectory = TestFolders.Create("gateway-policy-").FullName;
         await File.WriteAllTextAsync(Path.Combine(policyDirectory, "routing.yaml"), policy ?? DefaultPolicy);
@@ -102,6 +103,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(config);
         builder.AddGateway();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapGateway();
         try

@@ -137,7 +137,7 @@ public sealed class PolicyLoaderTests
         Assert.Empty(result.Errors);
         var local = result.Policy!.RoutesByName["l"];
         Assert.False(local.Available);
-        Assert.Contains("no local route target", local.UnavailableReason, StringComparison.Ordinal);
+        Assert.Contains("local model 'tiny' is not configured", local.UnavailableReason, StringComparison.Ordinal);
         Assert.Contains(result.Warnings!, w => w.StartsWith("routes.l: unavailable until configured", StringComparison.Ordinal));
     }
 

@@ -1,17 +1,16 @@
 using Gateway.Policies;
+using Gateway.Targets.Hosted;
+using Gateway.Targets.Local;
 
 namespace Gateway.Tests.Policies;
 
-/// <summary>A gateway that can reach these upstreams (hosted routes) and these local models (local and adapter routes); null: the kind has no target here.</summary>
+/// <summary>A gateway with the shipped route kinds that can reach these upstreams and these local models (none when null); adapter files are not checked.</summary>
 internal sealed class StubPolicyEnvironment(IEnumerable<string>? upstreams = null, IEnumerable<string>? localModels = null) : IPolicyEnvironment
 {
-    private readonly HashSet<string>? _upstreams = upstreams?.ToHashSet(StringComparer.Ordinal);
-    private readonly HashSet<string>? _localModels = localModels?.ToHashSet(StringComparer.Ordinal);
+    private static readonly HashSet<string> None = [];
 
-    public IReadOnlySet<string>? TargetsFor(string kind) => kind switch
-    {
-        RouteKinds.Hosted => _upstreams,
-        RouteKinds.Local => _localModels,
-        _ => null,
-    };
+    public IReadOnlyList<IRouteKind> Kinds { get; } = Create(upstreams?.ToHashSet(StringComparer.Ordinal) ?? None, localModels?.ToHashSet(StringComparer.Ordinal) ?? None);
+
+    private static IRouteKind[] Create(HashSet<string> upstreams, HashSet<string> localModels) =>
+        [new HostedRouteKind(upstreams), new LocalRouteKind(localModels), new AdapterRouteKind(localModels, upstreams)];
 }

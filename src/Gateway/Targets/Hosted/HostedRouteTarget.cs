@@ -18,8 +18,6 @@ public sealed class HostedRouteTarget(
 {
     public string Kind => RouteKinds.Hosted;
 
-    public IReadOnlySet<string> KnownTargets => upstreams.Names;
-
     /// <summary>Statuses worth repeating on the same upstream: the provider did no work and may well do it next time.</summary>
     private static bool Transient(int status) => status is StatusCodes.Status429TooManyRequests or StatusCodes.Status502BadGateway
         or StatusCodes.Status503ServiceUnavailable;

@@ -18,7 +18,7 @@ internal sealed class AdapterRouteTarget(
     LocalModelHost models,
     LocalRouteTarget local,
     HostedRouteTarget hosted,
-    IServiceProvider services,
+    IPolicyProvider policies,
     IHostEnvironment hostEnvironment,
     ILogger<AdapterRouteTarget> logger) : IRouteTarget
 {
@@ -27,8 +27,6 @@ internal sealed class AdapterRouteTarget(
     private string? _sweptVersion;
 
     public string Kind => RouteKinds.Adapter;
-
-    public IReadOnlySet<string> KnownTargets => models.Names;
 
     public async Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, CancellationToken cancellationToken)
     {
@@ -96,8 +94,7 @@ internal sealed class AdapterRouteTarget(
     /// <summary>After a policy change, unloads adapters it no longer names, once nothing runs on them.</summary>
     private void Sweep()
     {
-        // Resolved here, not injected: the policy provider's validation depends on the targets.
-        var policy = services.GetRequiredService<IPolicyProvider>().Current;
+        var policy = policies.Current;
         if (policy.Version == Volatile.Read(ref _sweptVersion))
         {
             return;

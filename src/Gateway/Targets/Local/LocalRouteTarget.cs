@@ -27,8 +27,6 @@ internal sealed class LocalRouteTarget(
 {
     public string Kind => RouteKinds.Local;
 
-    public IReadOnlySet<string> KnownTargets => models.Names;
-
     public Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, CancellationToken cancellationToken) =>
         ServeAsync(invocation, models[invocation.Route.Target ?? ""], adapter: null, cancellationToken);
 

@@ -1,24 +1,16 @@
-using System.Collections.Frozen;
-using Gateway.Policies;
+namespace Gateway.Targets.Local;
 
-namespace Gateway.Targets;
-
-/// <summary>Tells policy validation which route kinds and targets the registered strategies can serve.</summary>
-internal sealed class TargetsPolicyEnvironment(IEnumerable<IRouteTarget> targets, Local.LocalModelHost models, IHostEnvironment hostEnvironment) : IPolicyEnvironment
+/// <summary>LoRA files as the gateway finds them: resolved against the content root, read for their GGUF metadata.</summary>
+internal sealed class AdapterFiles(LocalModelHost models, IHostEnvironment hostEnvironment) : IAdapterFiles
 {
-    private readonly FrozenDictionary<string, IReadOnlySet<string>> _byKind =
-        targets.ToFrozenDictionary(t => t.Kind, t => t.KnownTargets, StringComparer.Ordinal);
-
-    public IReadOnlySet<string>? TargetsFor(string kind) => _byKind.GetValueOrDefault(kind);
-
-    public string? MissingAdapter(string file)
+    public string? Missing(string file)
     {
         var path = Hosting.AppFiles.Resolve(file, hostEnvironment.ContentRootPath);
         return File.Exists(path) ? null : $"adapter file not found: {path}";
     }
 
     /// <summary>An adapter file that exists must be a GGUF LoRA adapter matching the base model's architecture.</summary>
-    public string? CheckAdapter(string baseModel, string file)
+    public string? Check(string baseModel, string file)
     {
         var path = Hosting.AppFiles.Resolve(file, hostEnvironment.ContentRootPath);
         if (!File.Exists(path))
@@ -29,7 +21,7 @@ internal sealed class TargetsPolicyEnvironment(IEnumerable<IRouteTarget> targets
         IReadOnlyDictionary<string, object> metadata;
         try
         {
-            metadata = Local.GgufMetadata.Read(path);
+            metadata = GgufMetadata.Read(path);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException)
         {
