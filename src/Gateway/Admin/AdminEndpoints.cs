@@ -32,6 +32,7 @@ public static class AdminEndpoints
         admin.MapPolicyAdmin();
         admin.MapSpendAdmin();
         admin.MapKnowledgeAdmin();
+        admin.MapKeyAdmin();
         return endpoints;
     }
 }

@@ -35,22 +35,26 @@ public static class AuthEndpointFilters
     {
         var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
         if (items is not null && items.TryGetValue(ConnectionKey, out var cached) && cached is CachedKey last
+            && last.Version == store.Version
+            && (last.ValidUntil is not { } until || until > http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow())
             && CryptographicOperations.FixedTimeEquals(System.Runtime.InteropServices.MemoryMarshal.AsBytes(last.Token.AsSpan()),
                 System.Runtime.InteropServices.MemoryMarshal.AsBytes(token)))
         {
             return last.Identity;
         }
 
-        var identity = store.Find(token) ?? throw OpenAiErrors.InvalidKey(store.Count > 0);
+        var version = store.Version;
+        var (identity, validUntil) = store.Resolve(token) ?? throw OpenAiErrors.InvalidKey(store.Count > 0);
         if (items is not null)
         {
-            items[ConnectionKey] = new CachedKey(token.ToString(), identity);
+            items[ConnectionKey] = new CachedKey(token.ToString(), identity, version, validUntil);
         }
 
         return identity;
     }
 
-    private sealed record CachedKey(string Token, ClientIdentity Identity);
+    /// <summary>The last key seen on a connection; dropped when runtime keys change (a revocation) or the key's validity ends.</summary>
+    private sealed record CachedKey(string Token, ClientIdentity Identity, int Version, DateTimeOffset? ValidUntil);
 
     /// <summary>Requires <c>Auth:AdminKey</c>, compared in constant time.</summary>
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>

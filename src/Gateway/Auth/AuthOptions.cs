@@ -14,8 +14,17 @@ public sealed class AuthOptions
     /// </summary>
     public string? MetricsKey { get; set; }
 
-    /// <summary>Static client keys, each mapped to a team. Empty by default: every <c>/v1</c> call gets 401.</summary>
+    /// <summary>Static client keys, each mapped to a team. Empty by default: every <c>/v1</c> call gets 401 unless keys are created at runtime.</summary>
     public List<ClientKeyOptions> Keys { get; set; } = [];
+
+    /// <summary>
+    /// The secret keying the hash of runtime keys (<c>/admin/keys</c>). Empty (the default): one is generated once and kept
+    /// in the gateway's database, which every replica sharing it reads.
+    /// </summary>
+    public string? KeyHashSecret { get; set; }
+
+    /// <summary>How often each replica looks for key changes made elsewhere (default 1 s): the delay before a revocation holds everywhere.</summary>
+    public TimeSpan KeyRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>One static client key.</summary>

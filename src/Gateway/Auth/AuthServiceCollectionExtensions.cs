@@ -10,6 +10,8 @@ public static class AuthServiceCollectionExtensions
     {
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidation>();
+        services.AddSingleton<VirtualKeyStore>();
+        services.AddHostedService<VirtualKeyRefresher>();
         services.AddSingleton<ClientKeyStore>();
         return services;
     }
@@ -30,6 +32,10 @@ internal sealed class AuthOptionsValidator : AbstractValidator<AuthOptions>
             .WithMessage("must not contain the same key twice");
         RuleFor(o => o.AdminKey).MinimumLength(16).When(o => !string.IsNullOrEmpty(o.AdminKey))
             .WithMessage("must be at least 16 characters");
+        RuleFor(o => o.KeyHashSecret).MinimumLength(32).When(o => !string.IsNullOrEmpty(o.KeyHashSecret))
+            .WithMessage("must be at least 32 characters (it keys the hash of every runtime client key)");
+        RuleFor(o => o.KeyRefreshInterval).InclusiveBetween(TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5))
+            .WithMessage("must be between 100 ms and 5 minutes");
         RuleFor(o => o.MetricsKey).MinimumLength(16).When(o => !string.IsNullOrEmpty(o.MetricsKey))
             .WithMessage("must be at least 16 characters");
     }

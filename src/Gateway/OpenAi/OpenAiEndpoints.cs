@@ -25,11 +25,17 @@ public static class OpenAiEndpoints
         v1.MapGet("/responses/{id}/input_items", (HttpContext http, StoredResponses stored, string id) => stored.ForwardAsync(http, http.GetClientIdentity().Team, id, "/input_items"));
         v1.MapPost("/responses/{id}/cancel", (HttpContext http, StoredResponses stored, string id) => stored.ForwardAsync(http, http.GetClientIdentity().Team, id, "/cancel"));
         v1.MapGet("/models", (HttpContext http, IPolicyProvider policies) =>
-            TypedResults.Json(ListModels(policies.Current, http.GetClientIdentity().Team), OpenAiJsonContext.Wire.ModelList));
+            TypedResults.Json(ListModels(policies.Current, http.GetClientIdentity()), OpenAiJsonContext.Wire.ModelList));
         return endpoints;
     }
 
-    /// <summary><c>auto</c>, then every route name and concrete model that <paramref name="team"/> may pin (the others would 403).</summary>
+    /// <summary><c>auto</c>, then every route name and concrete model that the caller's team (and key) may pin (the others would 403).</summary>
+    internal static ModelList ListModels(RoutingPolicy policy, ClientIdentity identity)
+    {
+        var listed = ListModels(policy, identity.Team);
+        return identity.Models is { } allowed ? listed with { Data = [.. listed.Data.Where(m => allowed.Contains(m.Id))] } : listed;
+    }
+
     internal static ModelList ListModels(RoutingPolicy policy, string team)
     {
         var created = policy.LoadedAt.ToUnixTimeSeconds();

@@ -87,6 +87,10 @@ public static class OpenAiErrors
         + $"Name one of the models this gateway serves: {string.Join(", ", models.Order(StringComparer.Ordinal))}.",
         InvalidRequest, "model_required", "model");
 
+    public static OpenAiException ModelNotAllowedForKey(string model, string key) => new(403,
+        $"The key '{key}' may not use model '{model}': an admin limited it to a list of models (see GET /v1/models).",
+        Permission, "model_not_allowed", "model");
+
     public static OpenAiException ModelNotAllowed(string model, string team) => new(403,
         $"Team '{team}' may not pin '{model}': the routing policy does not list the team under pinnable_by. Use model \"auto\" or ask an admin.",
         Permission, "model_not_allowed", "model");

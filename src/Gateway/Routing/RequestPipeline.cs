@@ -47,6 +47,11 @@ public sealed class RequestPipeline(
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
+            if (identity.Models is { } allowed && !allowed.Contains(request.Model))
+            {
+                throw OpenAiErrors.ModelNotAllowedForKey(request.Model, identity.KeyId);
+            }
+
             planned = await planner.PlanAsync(policy, request, identity.Team, identity.KeyId, http.Request.Headers, null, http.RequestAborted);
             classification = planned.Classification;
             decision = planned.Decision ?? throw planned.Refusal!;

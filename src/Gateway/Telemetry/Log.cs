@@ -97,4 +97,10 @@ internal static partial class Log
 
     [LoggerMessage(2100, LogLevel.Error, "Unhandled error in request {RequestId}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(2200, LogLevel.Warning, "Could not refresh client keys from the database ({Reason}); serving with the keys already loaded")]
+    public static partial void KeyRefreshFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2201, LogLevel.Information, "Client key {KeyId} ({Name}, team {Team}): {Action} by {Actor}")]
+    public static partial void KeyChanged(ILogger logger, string keyId, string name, string team, string action, string actor);
 }

@@ -5,8 +5,13 @@ namespace Gateway.Tests.Auth;
 
 public sealed class ClientKeyStoreTests
 {
-    private static ClientKeyStore Store(params ClientKeyOptions[] keys) =>
-        new(Options.Create(new AuthOptions { Keys = [.. keys] }));
+    private static ClientKeyStore Store(params ClientKeyOptions[] keys)
+    {
+        var options = Options.Create(new AuthOptions { Keys = [.. keys] });
+        // No runtime keys loaded: the store answers from the static keys alone, without touching the database.
+        var database = new Gateway.Hosting.GatewayDatabase(Options.Create(new Gateway.Hosting.LedgerOptions { ConnectionString = "Data Source=:memory:" }));
+        return new(options, new VirtualKeyStore(database, options, TimeProvider.System));
+    }
 
     [Fact]
     public void Find_ResolvesKeysToTeams()

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FluentValidation;
+
+namespace Gateway.Auth;
+
+/// <summary>The body of <c>POST /admin/keys</c> and <c>PATCH /admin/keys/{id}</c> (snake_case; unknown fields are an error).</summary>
+public sealed class KeyRequest
+{
+    [JsonPropertyName("name")] public string? Name { get; set; }
+
+    [JsonPropertyName("team")] public string? Team { get; set; }
+
+    [JsonPropertyName("owner")] public string? Owner { get; set; }
+
+    [JsonPropertyName("metadata")] public Dictionary<string, string>? Metadata { get; set; }
+
+    /// <summary>What the key may ask for as <c>model</c> (<c>auto</c>, route names, concrete models); null: anything its team may.</summary>
+    [JsonPropertyName("models")] public List<string>? Models { get; set; }
+
+    [JsonPropertyName("rpm_limit")] public int? RpmLimit { get; set; }
+
+    [JsonPropertyName("tpm_limit")] public long? TpmLimit { get; set; }
+
+    [JsonPropertyName("expires_at")] public DateTimeOffset? ExpiresAt { get; set; }
+
+    internal static readonly JsonSerializerOptions Options = new() { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+
+    /// <summary>What the audit log keeps of a change: the fields set, never a secret (a request carries none).</summary>
+    internal string ToAuditJson(IReadOnlySet<string>? fields)
+    {
+        var all = JsonSerializer.SerializeToNode(this, Options)!.AsObject();
+        foreach (var name in all.Select(p => p.Key).ToArray())
+        {
+            if (fields is null ? all[name] is null : !fields.Contains(name))
+            {
+                all.Remove(name);
+            }
+        }
+
+        return all.ToJsonString();
+    }
+}
+
+/// <summary>Rules for a key; <paramref name="creating"/> requires name and team, an update may send any subset.</summary>
+internal sealed class KeyRequestValidator : AbstractValidator<KeyRequest>
+{
+    public const string NamePattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
+
+    public KeyRequestValidator(bool creating, TimeProvider timeProvider)
+    {
+        RuleFor(k => k.Name).NotEmpty().When(_ => creating).WithMessage("is required");
+        RuleFor(k => k.Name).Matches(NamePattern).When(k => k.Name is not null)
+            .WithMessage("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        RuleFor(k => k.Name).Null().When(_ => !creating)
+            .WithMessage("cannot be changed: the ledger records spend by key name; create a new key instead");
+        RuleFor(k => k.Team).NotEmpty().When(_ => creating).WithMessage("is required: the team whose budgets and spend the key counts against");
+        RuleFor(k => k.Team).Matches(NamePattern).When(k => k.Team is not null)
+            .WithMessage("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        RuleFor(k => k.Owner).MaximumLength(200);
+        RuleFor(k => k.Metadata).Must(m => m!.Count <= 32).When(k => k.Metadata is not null).WithMessage("must have at most 32 entries");
+        RuleForEach(k => k.Metadata).Must(e => e.Key.Length is > 0 and <= 64 && e.Value is not null && e.Value.Length <= 512)
+            .WithMessage("keys must be 1-64 characters and values at most 512");
+        RuleFor(k => k.Models).Must(m => m!.Count is > 0 and <= 256).When(k => k.Models is not null)
+            .WithMessage("must list 1-256 models (leave it out to allow every model the team may use)");
+        RuleForEach(k => k.Models).NotEmpty().MaximumLength(200).WithMessage("must be model names");
+        RuleFor(k => k.RpmLimit).InclusiveBetween(1, 1_000_000).When(k => k.RpmLimit is not null)
+            .WithMessage("must be between 1 and 1,000,000 requests per minute");
+        RuleFor(k => k.TpmLimit).InclusiveBetween(1, 10_000_000_000).When(k => k.TpmLimit is not null)
+            .WithMessage("must be between 1 and 10,000,000,000 tokens per minute");
+        RuleFor(k => k.ExpiresAt).Must(at => at > timeProvider.GetUtcNow()).When(k => k.ExpiresAt is not null)
+            .WithMessage("must be in the future (ISO 8601, e.g. 2027-01-31T00:00:00Z)");
+    }
+}
