@@ -38,4 +38,10 @@ public sealed class ClientKeyOptions
 
     /// <summary>A name for logs and the ledger; defaults to a prefix of the key's hash, never the key.</summary>
     public string? Name { get; set; }
+
+    /// <summary>Requests per minute; null (the default): no limit.</summary>
+    public int? RpmLimit { get; set; }
+
+    /// <summary>Tokens per minute (prompt and completion); null (the default): no limit.</summary>
+    public long? TpmLimit { get; set; }
 }

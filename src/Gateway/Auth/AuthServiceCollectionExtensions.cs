@@ -13,6 +13,7 @@ public static class AuthServiceCollectionExtensions
         services.AddSingleton<VirtualKeyStore>();
         services.AddHostedService<VirtualKeyRefresher>();
         services.AddSingleton<ClientKeyStore>();
+        services.AddSingleton<RateLimiter>();
         return services;
     }
 }
@@ -26,6 +27,8 @@ internal sealed class AuthOptionsValidator : AbstractValidator<AuthOptions>
         {
             key.RuleFor(k => k.Key).MinimumLength(16).When(k => !string.IsNullOrEmpty(k.Key))
                 .WithMessage("must be at least 16 characters (a guessable client key is a spend leak)");
+            key.RuleFor(k => k.RpmLimit).InclusiveBetween(1, 1_000_000).When(k => k.RpmLimit is not null).WithMessage("must be between 1 and 1,000,000");
+            key.RuleFor(k => k.TpmLimit).InclusiveBetween(1, 10_000_000_000).When(k => k.TpmLimit is not null).WithMessage("must be between 1 and 10,000,000,000");
             key.RuleFor(k => k.Team).NotEmpty().When(k => !string.IsNullOrEmpty(k.Key)).WithMessage("must name the team the key's spend counts against");
         }).OverridePropertyName("Keys");
         RuleFor(o => o.Keys).Must(keys => keys.Where(k => !string.IsNullOrEmpty(k.Key)).GroupBy(k => k.Key, StringComparer.Ordinal).All(g => g.Count() == 1))

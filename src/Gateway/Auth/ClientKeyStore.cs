@@ -22,7 +22,8 @@ public sealed class ClientKeyStore
         foreach (var key in options.Value.Keys.Where(k => !string.IsNullOrEmpty(k.Key)))
         {
             var hash = Hash(key.Key);
-            byHash[hash] = new ClientIdentity(string.IsNullOrWhiteSpace(key.Name) ? $"key-{hash[..8]}" : key.Name, key.Team);
+            byHash[hash] = new ClientIdentity(string.IsNullOrWhiteSpace(key.Name) ? $"key-{hash[..8]}" : key.Name, key.Team,
+                RpmLimit: key.RpmLimit, TpmLimit: key.TpmLimit);
         }
 
         _byHash = byHash.ToFrozenDictionary(StringComparer.Ordinal);
@@ -50,7 +51,7 @@ public sealed class ClientKeyStore
         if (_virtualKeys.Find(key) is { } found)
         {
             var models = found.Key.Models is { } list ? list.ToFrozenSet(StringComparer.Ordinal) : null;
-            return (new ClientIdentity(found.Key.Name, found.Key.Team, models), found.ValidUntil);
+            return (new ClientIdentity(found.Key.Name, found.Key.Team, models, found.Key.RpmLimit, found.Key.TpmLimit), found.ValidUntil);
         }
 
         return _byHash.GetValueOrDefault(Hash(key)) is { } identity ? (identity, null) : null;

@@ -24,6 +24,9 @@ public sealed class GatewayRequestFeature
     public string? PolicyVersion { get; set; }
     public decimal? CostUsd { get; set; }
 
+    /// <summary>The caller's rate-limit headers (<c>x-ratelimit-*</c>), which replace any the provider sent.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? RateLimitHeaders { get; set; }
+
     internal void WriteHeaders(IHeaderDictionary headers)
     {
         headers[RequestIdHeader] = RequestId;
@@ -40,6 +43,11 @@ public sealed class GatewayRequestFeature
         if (CostUsd is { } cost)
         {
             headers[CostHeader] = cost.ToString("0.########", CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (name, value) in RateLimitHeaders ?? [])
+        {
+            headers[name] = value;
         }
     }
 }

@@ -19,6 +19,7 @@ public sealed class RequestPipeline(
     RouteExecutor executor,
     ISpendRecorder spend,
     BudgetGate budgets,
+    Auth.RateLimiter limiter,
     UsageEstimator estimator,
     ResponseAffinity responses,
     GatewayMetrics metrics,
@@ -43,6 +44,7 @@ public sealed class RequestPipeline(
         RouteDecision? decision = null;
         SpendRecord? record = null;
         IDisposable? reservation = null;
+        Auth.RateLease? rate = null;
         try
         {
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
@@ -57,7 +59,9 @@ public sealed class RequestPipeline(
             decision = planned.Decision ?? throw planned.Refusal!;
             metrics.Decided(decision);
 
-            // Held against the team's budget until the actual cost is recorded, so concurrent requests see it.
+            // The key's rate limits, then the team's budget: both hold their share until the request is recorded.
+            rate = limiter.Acquire(identity, decision.EstimatedTokens);
+            feature.RateLimitHeaders = rate?.Headers;
             reservation = budgets.Lease(policy, identity.Team, decision.EstimatedCostUsd);
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
@@ -136,6 +140,9 @@ public sealed class RequestPipeline(
             }
 
             reservation?.Dispose();
+            // Tokens used settle the reservation; a request that failed without usage used none.
+            rate?.Settle(record?.Usage is { } used ? (long)used.PromptTokens + used.CompletionTokens
+                : record is { Status: >= 200 and < 300 } ? null : 0);
         }
     }
 

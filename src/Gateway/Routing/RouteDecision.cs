@@ -6,6 +6,7 @@ namespace Gateway.Routing;
 /// <param name="Via">What decided: <c>rule</c>, <c>pinned</c> (by the client), <c>objective</c>, <c>default</c>, <c>budget</c>, <c>model</c> (embeddings).</param>
 /// <param name="Rule">The rule that pinned the route, when <paramref name="Via"/> is <c>rule</c>.</param>
 /// <param name="EstimatedCostUsd">Before the call: estimated prompt tokens and max_tokens (or the objective's expected output) at the route's prices.</param>
+/// <param name="EstimatedTokens">Those estimated prompt and output tokens together (what a tokens-per-minute limit reserves).</param>
 public sealed record RouteDecision(
     PolicyRoute Route,
     string TargetModel,
@@ -15,7 +16,8 @@ public sealed record RouteDecision(
     string? Rule = null,
     decimal EstimatedCostUsd = 0,
     double? ExpectedQuality = null,
-    double? ReferenceQuality = null);
+    double? ReferenceQuality = null,
+    int EstimatedTokens = 0);
 
 public static class DecisionVia
 {

@@ -453,7 +453,7 @@ public sealed class Router
         }
 
         return new RouteDecision(route, model, reason, fallbacks, via, rule,
-            Estimate(route.PriceFor(model), promptTokens, outputTokens), quality);
+            Estimate(route.PriceFor(model), promptTokens, outputTokens), quality, EstimatedTokens: (int)Math.Min(int.MaxValue, (long)promptTokens + outputTokens));
     }
 
     /// <summary>
