@@ -150,7 +150,7 @@ public sealed class VirtualKeyTests : GatewayWithUpstream
         var audit = JsonNode.Parse(await admin.GetStringAsync($"/admin/keys/audit?key={id}"))!["data"]!.AsArray();
         Assert.Equal(["revoke", "rotate", "update", "create"], audit.Select(e => e!["action"]!.GetValue<string>()));
         Assert.Equal(20, audit[2]!["detail"]!["rpm_limit"]!.GetValue<int>());
-        Assert.All(audit, e => Assert.Equal("admin", e!["actor"]!.GetValue<string>()));
+        Assert.All(audit, e => Assert.Equal("admin-key", e!["actor"]!.GetValue<string>()));
         Assert.DoesNotContain("sk-gw-", audit.ToJsonString(), StringComparison.Ordinal);
     }
 
@@ -163,7 +163,9 @@ public sealed class VirtualKeyTests : GatewayWithUpstream
     [InlineData("""{"name":"ok","team":"research","rpm_limit":"many"}""", "rpm_limit")]
     [InlineData("""{"name":"ok","team":"research","expires_at":"2001-01-01T00:00:00Z"}""", "expires_at")]
     [InlineData("""{"name":"ok","team":"research","models":[]}""", "models")]
-    [InlineData("""{"name":"ok","team":"research","scopes":["all"]}""", "scopes")]
+    [InlineData("""{"name":"ok","team":"research","colour":"red"}""", "colour")]
+    [InlineData("""{"name":"ok","scopes":["everything"]}""", "scopes[0]")]
+    [InlineData("""{"name":"ok","team":"research","scopes":["spend:read"]}""", "team")]
     [InlineData("""{"name":"research-ci","team":"research"}""", "name")]
     public async Task BadInput_IsA400NamingTheField_AndWritesNothing(string body, string param)
     {
@@ -193,6 +195,40 @@ public sealed class VirtualKeyTests : GatewayWithUpstream
         Assert.Equal(HttpStatusCode.BadRequest, rename.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Single(JsonNode.Parse(await admin.GetStringAsync("/admin/keys"))!["data"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task ScopedAdminKeys_ReachOnlyTheirAreas_AndAreNamedInTheAudit()
+    {
+        var reader = (await Create(Gateway, """{"name":"finance-reader","scopes":["spend:read"]}"""))["key"]!.GetValue<string>();
+        var keyAdmin = (await Create(Gateway, """{"name":"onboarding","scopes":["keys:write"]}"""))["key"]!.GetValue<string>();
+        HttpClient As(string key)
+        {
+            var client = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
+            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+            return client;
+        }
+
+        using var finance = As(reader);
+        using var onboarding = As(keyAdmin);
+        Assert.Equal(HttpStatusCode.OK, (await finance.GetAsync("/admin/spend?group_by=team")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await finance.GetAsync("/admin/status")).StatusCode);
+        using var policyPut = await finance.PutAsync("/admin/policy", new StringContent(GatewayHost.DefaultPolicy, Encoding.UTF8, "application/yaml"));
+        Assert.Equal(HttpStatusCode.Forbidden, policyPut.StatusCode);
+        var error = JsonNode.Parse(await policyPut.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal("insufficient_scope", error["code"]!.GetValue<string>());
+        Assert.Contains("policy:write", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await finance.PostAsync("/admin/keys", Json("""{"name":"x","team":"research"}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await onboarding.GetAsync("/admin/spend")).StatusCode);
+
+        // An admin key makes no model calls: it has no team to bill.
+        Assert.Equal(HttpStatusCode.Unauthorized, await Chat(Gateway, reader));
+
+        using var created = await onboarding.PostAsync("/admin/keys", Json("""{"name":"made-by-onboarding","team":"research"}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var admin = Gateway.AdminClient();
+        var audit = JsonNode.Parse(await admin.GetStringAsync($"/admin/keys/audit?key={JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]}"))!["data"]!.AsArray();
+        Assert.Equal("onboarding", audit.Single()!["actor"]!.GetValue<string>());
     }
 
     [Fact]

@@ -28,11 +28,13 @@ public static class AdminEndpoints
                     .ToArray(),
                 keys.Count));
         });
-        admin.MapClassify();
-        admin.MapPolicyAdmin();
-        admin.MapSpendAdmin();
-        admin.MapKnowledgeAdmin();
-        admin.MapKeyAdmin();
+        // Scopes by area; /status needs any admin key.
+        var policy = admin.MapGroup("").RequireScope(AdminScopes.PolicyWrite);
+        policy.MapClassify();
+        policy.MapPolicyAdmin();
+        admin.MapGroup("").RequireScope(AdminScopes.SpendRead).MapSpendAdmin();
+        admin.MapGroup("").RequireScope(AdminScopes.KnowledgeWrite).MapKnowledgeAdmin();
+        admin.MapGroup("").RequireScope(AdminScopes.KeysWrite).MapKeyAdmin();
         return endpoints;
     }
 }

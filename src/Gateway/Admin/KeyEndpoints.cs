@@ -12,7 +12,6 @@ namespace Gateway.Admin;
 /// </summary>
 internal static partial class KeyEndpoints
 {
-    private const string Actor = "admin";
     private static readonly TimeSpan DefaultGrace = TimeSpan.FromHours(1);
     private static readonly TimeSpan MaxGrace = TimeSpan.FromDays(30);
 
@@ -27,8 +26,8 @@ internal static partial class KeyEndpoints
                 throw OpenAiErrors.InvalidParameter("name", $"A key named '{request.Name}' is configured under Auth:Keys (names are unique: the ledger records spend by key name).");
             }
 
-            var (key, secret) = await store.CreateAsync(request, Actor, http.RequestAborted);
-            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "created", Actor);
+            var (key, secret) = await store.CreateAsync(request, http.GetAdminActor(), http.RequestAborted);
+            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "created", http.GetAdminActor());
             return TypedResults.Json(View(key, time.GetUtcNow(), secret), statusCode: StatusCodes.Status201Created);
         });
 
@@ -48,23 +47,23 @@ internal static partial class KeyEndpoints
         keys.MapPatch("/{id}", async (string id, HttpContext http, VirtualKeyStore store, TimeProvider time, ILogger<VirtualKeyStore> logger) =>
         {
             var (request, present) = await ReadAsync(http, creating: false, time);
-            var key = await store.UpdateAsync(id, request, present, Actor, http.RequestAborted) ?? throw NotFoundOrRevoked(store, id);
-            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "updated", Actor);
+            var key = await store.UpdateAsync(id, request, present, http.GetAdminActor(), http.RequestAborted) ?? throw NotFoundOrRevoked(store, id);
+            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "updated", http.GetAdminActor());
             return TypedResults.Ok(View(key, time.GetUtcNow()));
         });
 
         keys.MapPost("/{id}/rotate", async (string id, HttpContext http, VirtualKeyStore store, TimeProvider time, ILogger<VirtualKeyStore> logger) =>
         {
             var grace = await ReadGraceAsync(http);
-            var (key, secret) = await store.RotateAsync(id, grace, Actor, http.RequestAborted) ?? throw NotFoundOrRevoked(store, id);
-            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "rotated", Actor);
+            var (key, secret) = await store.RotateAsync(id, grace, http.GetAdminActor(), http.RequestAborted) ?? throw NotFoundOrRevoked(store, id);
+            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "rotated", http.GetAdminActor());
             return TypedResults.Ok(View(key, time.GetUtcNow(), secret));
         });
 
         keys.MapDelete("/{id}", async (string id, HttpContext http, VirtualKeyStore store, TimeProvider time, ILogger<VirtualKeyStore> logger) =>
         {
-            var key = await store.RevokeAsync(id, Actor, http.RequestAborted) ?? throw NotFound(id);
-            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "revoked", Actor);
+            var key = await store.RevokeAsync(id, http.GetAdminActor(), http.RequestAborted) ?? throw NotFound(id);
+            Telemetry.Log.KeyChanged(logger, key.Id, key.Name, key.Team, "revoked", http.GetAdminActor());
             return TypedResults.Ok(View(key, time.GetUtcNow()));
         });
     }
@@ -138,7 +137,7 @@ internal static partial class KeyEndpoints
     private static partial Regex Pascal();
 
     private static KeyView View(VirtualKey key, DateTimeOffset now, string? secret = null) => new(
-        key.Id, key.Name, key.Team, key.Owner, key.Metadata, key.Models, key.RpmLimit, key.TpmLimit, key.Prefix + "…",
+        key.Id, key.Name, key.IsAdmin ? null : key.Team, key.Scopes, key.Owner, key.Metadata, key.Models, key.RpmLimit, key.TpmLimit, key.Prefix + "…",
         key.Status(now), key.CreatedAt, key.UpdatedAt, key.ExpiresAt, key.RevokedAt,
         key.PreviousValidUntil > now ? key.PreviousValidUntil : null, secret);
 }
@@ -147,7 +146,8 @@ internal static partial class KeyEndpoints
 internal sealed record KeyView(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("team")] string Team,
+    [property: JsonPropertyName("team")] string? Team,
+    [property: JsonPropertyName("scopes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Scopes,
     [property: JsonPropertyName("owner")] string? Owner,
     [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string>? Metadata,
     [property: JsonPropertyName("models")] IReadOnlyList<string>? Models,

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Gateway.Auth;
 using Gateway.Classification;
 using Gateway.OpenAi;
 using Gateway.Policies;
@@ -15,9 +16,6 @@ namespace Gateway.Admin;
 /// </summary>
 internal static class PolicyEndpoints
 {
-    /// <summary>The actor recorded in the audit log for changes made with the admin key.</summary>
-    public const string AdminActor = "admin-key";
-
     public static void MapPolicyAdmin(this RouteGroupBuilder admin)
     {
         admin.MapGet("/policy", (FilePolicyProvider provider) =>
@@ -77,7 +75,7 @@ internal static class PolicyEndpoints
                 }
             }
 
-            var result = await ApplyAsync(provider, document, "api", http.RequestAborted, evidence);
+            var result = await ApplyAsync(provider, document, http.GetAdminActor(), "api", http.RequestAborted, evidence);
             return result.Policy is null
                 ? throw OpenAiErrors.InvalidPolicy(result.Errors)
                 : TypedResults.Ok(new AppliedResponse(result.Policy.Version, before, result.Policy.Version != before, result.Warnings ?? []));
@@ -91,7 +89,7 @@ internal static class PolicyEndpoints
             var document = await audit.DocumentAsync(version, http.RequestAborted) ?? throw OpenAiErrors.PolicyVersionNotFound(version);
             var before = provider.Current.Version;
             // Validated against today's configuration: a version naming an upstream removed since is refused, not applied.
-            var result = await ApplyAsync(provider, document, "rollback", http.RequestAborted);
+            var result = await ApplyAsync(provider, document, http.GetAdminActor(), "rollback", http.RequestAborted);
             return result.Policy is null
                 ? throw OpenAiErrors.InvalidPolicy(result.Errors)
                 : TypedResults.Ok(new AppliedResponse(result.Policy.Version, before, result.Policy.Version != before, result.Warnings ?? []));
@@ -122,12 +120,12 @@ internal static class PolicyEndpoints
         });
     }
 
-    private static async Task<PolicyLoadResult> ApplyAsync(FilePolicyProvider provider, string document, string source, CancellationToken cancellationToken,
+    private static async Task<PolicyLoadResult> ApplyAsync(FilePolicyProvider provider, string document, string actor, string source, CancellationToken cancellationToken,
         string? simulation = null)
     {
         try
         {
-            return await provider.ApplyAsync(document, AdminActor, source, cancellationToken, simulation);
+            return await provider.ApplyAsync(document, actor, source, cancellationToken, simulation);
         }
         catch (PolicyWriteException ex)
         {

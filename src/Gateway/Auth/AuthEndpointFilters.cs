@@ -56,24 +56,48 @@ public static class AuthEndpointFilters
     /// <summary>The last key seen on a connection; dropped when runtime keys change (a revocation) or the key's validity ends.</summary>
     private sealed record CachedKey(string Token, ClientIdentity Identity, int Version, DateTimeOffset? ValidUntil);
 
-    /// <summary>Requires <c>Auth:AdminKey</c>, compared in constant time.</summary>
+    private static readonly AdminIdentity Bootstrap = new(AdminIdentity.BootstrapName, new HashSet<string> { AdminScopes.Admin });
+
+    /// <summary>
+    /// Requires an admin key: <c>Auth:AdminKey</c> (compared in constant time; every scope) or a runtime admin key created
+    /// with scopes. An endpoint's <see cref="AdminScopeRequirement"/> names the scope it needs: a key without it gets 403.
+    /// </summary>
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(static (context, next) =>
         {
             var http = context.HttpContext;
             var adminKey = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.AdminKey;
-            if (string.IsNullOrEmpty(adminKey))
+            var token = BearerToken.Read(http.Request);
+            var keys = http.RequestServices.GetRequiredService<VirtualKeyStore>();
+            AdminIdentity identity;
+            if (!string.IsNullOrEmpty(adminKey) && Matches(token, adminKey))
             {
-                throw OpenAiErrors.AdminDisabled();
+                identity = Bootstrap;
+            }
+            else if (keys.Find(token) is { Key.Scopes: { } scopes } found)
+            {
+                identity = new AdminIdentity(found.Key.Name, scopes.ToHashSet(StringComparer.Ordinal));
+            }
+            else
+            {
+                throw string.IsNullOrEmpty(adminKey) && keys.Count == 0 ? OpenAiErrors.AdminDisabled() : OpenAiErrors.InvalidAdminKey();
             }
 
-            if (!Matches(BearerToken.Read(http.Request), adminKey))
+            if (http.GetEndpoint()?.Metadata.GetMetadata<AdminScopeRequirement>() is { } required && !identity.Has(required.Scope))
             {
-                throw OpenAiErrors.InvalidAdminKey();
+                throw OpenAiErrors.AdminScopeMissing(identity.Name, required.Scope);
             }
 
+            http.Features.Set(identity);
             return next(context);
         });
+
+    /// <summary>The scope an admin key needs for these endpoints.</summary>
+    public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string scope) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new AdminScopeRequirement(scope));
+
+    /// <summary>Who made an admin change, for audit logs: the admin key's name.</summary>
+    public static string GetAdminActor(this HttpContext context) => context.Features.Get<AdminIdentity>()?.Name ?? AdminIdentity.BootstrapName;
 
     /// <summary>
     /// When <c>Auth:MetricsKey</c> is set, requests under <paramref name="path"/> need it (or the admin key) as a bearer

@@ -50,6 +50,11 @@ public sealed class ClientKeyStore
 
         if (_virtualKeys.Find(key) is { } found)
         {
+            if (found.Key.IsAdmin)
+            {
+                return null; // an admin key spends nothing: it has no team to bill
+            }
+
             var models = found.Key.Models is { } list ? list.ToFrozenSet(StringComparer.Ordinal) : null;
             return (new ClientIdentity(found.Key.Name, found.Key.Team, models, found.Key.RpmLimit, found.Key.TpmLimit), found.ValidUntil);
         }

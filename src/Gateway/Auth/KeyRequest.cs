@@ -24,6 +24,9 @@ public sealed class KeyRequest
 
     [JsonPropertyName("expires_at")] public DateTimeOffset? ExpiresAt { get; set; }
 
+    /// <summary>Makes an admin key with these scopes (<see cref="AdminScopes"/>): it has no team and cannot call <c>/v1</c>.</summary>
+    [JsonPropertyName("scopes")] public List<string>? Scopes { get; set; }
+
     internal static readonly JsonSerializerOptions Options = new() { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
 
     /// <summary>What the audit log keeps of a change: the fields set, never a secret (a request carries none).</summary>
@@ -54,7 +57,14 @@ internal sealed class KeyRequestValidator : AbstractValidator<KeyRequest>
             .WithMessage("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
         RuleFor(k => k.Name).Null().When(_ => !creating)
             .WithMessage("cannot be changed: the ledger records spend by key name; create a new key instead");
-        RuleFor(k => k.Team).NotEmpty().When(_ => creating).WithMessage("is required: the team whose budgets and spend the key counts against");
+        RuleFor(k => k.Team).NotEmpty().When(k => creating && k.Scopes is null).WithMessage("is required: the team whose budgets and spend the key counts against");
+        RuleFor(k => k.Team).Null().When(k => k.Scopes is not null).WithMessage("must be left out for an admin key (one with scopes): it spends nothing");
+        RuleFor(k => k.Scopes).Must(s => s!.Count > 0).When(k => k.Scopes is not null).WithMessage($"must list at least one of {string.Join(", ", AdminScopes.All)}");
+        RuleForEach(k => k.Scopes).Must(AdminScopes.All.Contains).WithMessage($"must be one of {string.Join(", ", AdminScopes.All)}");
+        RuleFor(k => k.Scopes).Null().When(_ => !creating).WithMessage("cannot be changed: create a new admin key and revoke this one");
+        RuleFor(k => k.Models).Null().When(k => k.Scopes is not null).WithMessage("apply to client keys; an admin key (one with scopes) calls no models");
+        RuleFor(k => k.RpmLimit).Null().When(k => k.Scopes is not null).WithMessage("apply to client keys; an admin key (one with scopes) calls no models");
+        RuleFor(k => k.TpmLimit).Null().When(k => k.Scopes is not null).WithMessage("apply to client keys; an admin key (one with scopes) calls no models");
         RuleFor(k => k.Team).Matches(NamePattern).When(k => k.Team is not null)
             .WithMessage("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
         RuleFor(k => k.Owner).MaximumLength(200);

@@ -24,8 +24,12 @@ public sealed record VirtualKey(
     DateTimeOffset UpdatedAt,
     DateTimeOffset? ExpiresAt,
     DateTimeOffset? RevokedAt,
-    DateTimeOffset? PreviousValidUntil)
+    DateTimeOffset? PreviousValidUntil,
+    IReadOnlyList<string>? Scopes = null)
 {
+    /// <summary>An admin key (it has scopes): it may call <c>/admin</c> within them, and not <c>/v1</c>.</summary>
+    public bool IsAdmin => Scopes is not null;
+
     public string Status(DateTimeOffset now) => RevokedAt is not null ? "revoked" : ExpiresAt <= now ? "expired" : "active";
 }
 
@@ -59,7 +63,8 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             expires_at TEXT,
-            revoked_at TEXT);
+            revoked_at TEXT,
+            scopes TEXT);
         CREATE TABLE IF NOT EXISTS client_key_audit (
             id {identity},
             at TEXT NOT NULL,
@@ -72,7 +77,7 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
             value TEXT NOT NULL);
         """;
 
-    private const string Columns = "id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, previous_hash, previous_valid_until, prefix, created_at, updated_at, expires_at, revoked_at";
+    private const string Columns = "id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, previous_hash, previous_valid_until, prefix, created_at, updated_at, expires_at, revoked_at, scopes";
 
     private volatile Snapshot _snapshot = Snapshot.Empty;
     private byte[]? _pepper;
@@ -152,10 +157,11 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         {
             insert.Transaction = transaction;
             insert.CommandText = $"""
-                INSERT INTO client_keys (id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, prefix, created_at, updated_at, expires_at)
-                VALUES (@id, @name, @team, @owner, @metadata, @models, @rpm, @tpm, @hash, @prefix, @now, @now, @expires);
+                INSERT INTO client_keys (id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, prefix, created_at, updated_at, expires_at, scopes)
+                VALUES (@id, @name, @team, @owner, @metadata, @models, @rpm, @tpm, @hash, @prefix, @now, @now, @expires, @scopes);
                 """;
-            insert.With("@id", id).With("@name", request.Name).With("@team", request.Team).With("@owner", request.Owner)
+            insert.With("@id", id).With("@name", request.Name).With("@team", request.Team ?? "").With("@owner", request.Owner)
+                .With("@scopes", Json(request.Scopes))
                 .With("@metadata", Json(request.Metadata)).With("@models", Json(request.Models))
                 .With("@rpm", (long?)request.RpmLimit).With("@tpm", request.TpmLimit)
                 .With("@hash", Hash(_pepper!, secret)).With("@prefix", secret[..(SecretPrefix.Length + 4)])
@@ -201,6 +207,7 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         Set("rpm_limit", "rpm_limit", (long?)request.RpmLimit);
         Set("tpm_limit", "tpm_limit", request.TpmLimit);
         Set("expires_at", "expires_at", Text(request.ExpiresAt));
+        Set("scopes", "scopes", Json(request.Scopes));
         update.CommandText = $"UPDATE client_keys SET {string.Join(", ", [.. sets, "updated_at = @now"])} WHERE id = @id AND revoked_at IS NULL;";
         update.With("@now", Text(now)).With("@id", id);
         if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
@@ -315,7 +322,8 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
                     reader.IsDBNull(6) ? null : (int)reader.GetInt64(6),
                     reader.IsDBNull(7) ? null : reader.GetInt64(7),
                     reader.GetString(11), Parse(reader.GetString(12)), Parse(reader.GetString(13)),
-                    ParseOptional(Optional(14)), ParseOptional(Optional(15)), ParseOptional(Optional(10)));
+                    ParseOptional(Optional(14)), ParseOptional(Optional(15)), ParseOptional(Optional(10)),
+                    Optional(16) is { } scopes ? JsonSerializer.Deserialize<List<string>>(scopes) : null);
                 keys.Add(key);
                 byHash[reader.GetString(8)] = key;
                 if (Optional(9) is { } previous)
@@ -338,6 +346,7 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         if (Volatile.Read(ref _ready) == 0)
         {
             await database.CreateSchemaAsync(connection, Schema.Replace("{identity}", database.IdentityColumn, StringComparison.Ordinal), cancellationToken);
+            await database.AddColumnAsync(connection, "client_keys", "scopes", "TEXT", cancellationToken);
             _pepper = options.Value.KeyHashSecret is { Length: > 0 } configured
                 ? Encoding.UTF8.GetBytes(configured)
                 : Convert.FromBase64String(await SharedSecretAsync(connection, cancellationToken));

@@ -74,6 +74,10 @@ public static class OpenAiErrors
     public static OpenAiException InvalidAdminKey() => new(401,
         "Incorrect admin key provided.", Authentication, "invalid_api_key");
 
+    public static OpenAiException AdminScopeMissing(string key, string scope) => new(403,
+        $"The admin key '{key}' lacks the '{scope}' scope this endpoint needs. Ask an admin for a key with it (scopes: spend:read, policy:write, keys:write, knowledge:write, admin).",
+        Permission, "insufficient_scope");
+
     public static OpenAiException InvalidMetricsKey() => new(401,
         "Incorrect metrics key provided. /metrics needs Auth:MetricsKey (or the admin key) as 'Authorization: Bearer <key>'.",
         Authentication, "invalid_api_key");
