@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Gateway.Hosting;
 using Gateway.OpenAi;
+using StackExchange.Redis;
 
 namespace Gateway.Auth;
 
@@ -9,45 +11,97 @@ namespace Gateway.Auth;
 /// token bucket holding a minute's allowance and refilled continuously, as OpenAI's limits behave (a burst may use the
 /// whole minute at once, then requests pass as the allowance returns). A tokens limit reserves the request's estimate
 /// (prompt plus <c>max_tokens</c>, or the typical answer) and settles to the actual usage when the request is recorded.
-/// The counters are this process's: N replicas without a shared store allow up to N times a limit (see
-/// docs/operations.md).
+/// With <c>Redis:ConnectionString</c> the buckets live in Redis (one Lua script takes atomically, on Redis's clock), so the
+/// limits hold whatever the number of replicas; without it they are this process's, and N replicas allow up to N times
+/// a limit.
 /// </summary>
-public sealed class RateLimiter(TimeProvider timeProvider)
+public sealed class RateLimiter(TimeProvider timeProvider, SharedState? shared = null)
 {
-    private readonly ConcurrentDictionary<string, Bucket> _requests = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Bucket> _tokens = new(StringComparer.Ordinal);
+    private static readonly LuaScript Take = LuaScript.Prepare("""
+        local now = redis.call('TIME')
+        now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+        local limit = tonumber(@limit)
+        local amount = tonumber(@amount)
+        local state = redis.call('HMGET', @bucket, 'level', 'at')
+        local level = tonumber(state[1])
+        local at = tonumber(state[2]) or now
+        if level == nil then level = limit end
+        level = math.min(limit, level + (now - at) * limit / 60)
+        local taken = 0
+        if level >= amount then
+          level = level - amount
+          taken = 1
+        end
+        redis.call('HSET', @bucket, 'level', tostring(level), 'at', tostring(now))
+        redis.call('EXPIRE', @bucket, 120)
+        return {taken, tostring(level)}
+        """);
+
+    private readonly ConcurrentDictionary<string, Bucket> _local = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Takes one request and <paramref name="estimatedTokens"/> from the key's allowances; null when the key has no limits.
+    /// With <c>Redis:ConnectionString</c> the allowances are shared by every replica.
     /// </summary>
     /// <exception cref="OpenAiException">429 <c>rate_limit_exceeded</c> with Retry-After when an allowance is used up; nothing is taken.</exception>
-    public RateLease? Acquire(ClientIdentity identity, int estimatedTokens)
+    public async ValueTask<RateLease?> AcquireAsync(ClientIdentity identity, int estimatedTokens)
     {
         if (identity.RpmLimit is null && identity.TpmLimit is null)
         {
             return null;
         }
 
-        var now = timeProvider.GetTimestamp();
-        var requests = identity.RpmLimit is { } rpm ? _requests.GetOrAdd(identity.KeyId, _ => new Bucket()) : null;
-        var tokens = identity.TpmLimit is { } tpm ? _tokens.GetOrAdd(identity.KeyId, _ => new Bucket()) : null;
         // A request larger than the whole minute's allowance reserves the allowance: refusing it forever would be worse.
         var reserve = identity.TpmLimit is { } limit ? Math.Min(estimatedTokens, limit) : 0;
-
-        var requestState = requests?.TryTake(identity.RpmLimit!.Value, 1, now, timeProvider);
-        if (requestState is { Taken: false } refusedRequests)
+        var requests = identity.RpmLimit is { } rpm ? await TakeAsync("requests", identity.KeyId, rpm, 1) : (Bucket.State?)null;
+        if (requests is { Taken: false } refusedRequests)
         {
             throw Exceeded("requests", identity.KeyId, identity.RpmLimit!.Value, refusedRequests, 1);
         }
 
-        var tokenState = tokens?.TryTake(identity.TpmLimit!.Value, reserve, now, timeProvider);
-        if (tokenState is { Taken: false } refusedTokens)
+        var tokens = identity.TpmLimit is { } tpm ? await TakeAsync("tokens", identity.KeyId, tpm, reserve) : (Bucket.State?)null;
+        if (tokens is { Taken: false } refusedTokens)
         {
-            requests?.Give(1);
+            if (requests is not null)
+            {
+                Give("requests", identity.KeyId, 1);
+            }
+
             throw Exceeded("tokens", identity.KeyId, identity.TpmLimit!.Value, refusedTokens, reserve);
         }
 
-        return new RateLease(identity, requestState, tokenState, tokens, reserve);
+        return new RateLease(identity, requests, tokens, tokens is null ? null : amount => Give("tokens", identity.KeyId, amount), reserve);
+    }
+
+    /// <summary>Synchronous form for callers without shared state (tests, benchmarks).</summary>
+    public RateLease? Acquire(ClientIdentity identity, int estimatedTokens) => AcquireAsync(identity, estimatedTokens).AsTask().GetAwaiter().GetResult();
+
+    private ValueTask<Bucket.State> TakeAsync(string kind, string key, long limit, long amount)
+    {
+        var now = timeProvider.GetTimestamp();
+        Bucket.State Local() => _local.GetOrAdd($"{kind}:{key}", _ => new Bucket()).TryTake(limit, amount, now, timeProvider);
+        if (shared is not { Enabled: true })
+        {
+            return ValueTask.FromResult(Local());
+        }
+
+        return shared.RunAsync("rate_limit", async db =>
+        {
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(Take, new { bucket = (RedisKey)$"gw:rl:{{{key}}}:{kind}", limit, amount }))!;
+            var level = double.Parse((string)result[1]!, CultureInfo.InvariantCulture);
+            return Bucket.StateOf((long)result[0] == 1, level, limit, amount);
+        }, Local);
+    }
+
+    private void Give(string kind, string key, double amount)
+    {
+        if (shared is not { Enabled: true })
+        {
+            _local.GetOrAdd($"{kind}:{key}", _ => new Bucket()).Give(amount);
+            return;
+        }
+
+        shared.Send("rate_limit", db => db.HashIncrementAsync($"gw:rl:{{{key}}}:{kind}", "level", amount));
     }
 
     private static OpenAiException Exceeded(string what, string key, long limit, Bucket.State state, long requested)
@@ -84,11 +138,18 @@ public sealed class RateLimiter(TimeProvider timeProvider)
                     _level -= amount;
                 }
 
-                var remaining = (long)Math.Floor(Math.Max(0, _level));
-                var reset = TimeSpan.FromSeconds((limit - _level) / perSecond);
-                var retryAfter = taken ? TimeSpan.Zero : TimeSpan.FromSeconds((amount - _level) / perSecond);
-                return new State(taken, remaining, reset, retryAfter);
+                return StateOf(taken, _level, limit, amount);
             }
+        }
+
+        /// <summary>What a take left: the allowance remaining, when it is full again, and (refused) when the request would fit.</summary>
+        public static State StateOf(bool taken, double level, long limit, long amount)
+        {
+            var perSecond = limit / 60.0;
+            var remaining = (long)Math.Floor(Math.Max(0, level));
+            var reset = TimeSpan.FromSeconds(Math.Max(0, limit - level) / perSecond);
+            var retryAfter = taken ? TimeSpan.Zero : TimeSpan.FromSeconds((amount - level) / perSecond);
+            return new State(taken, remaining, reset, retryAfter);
         }
 
         /// <summary>Returns (or, negative, takes more of) an allowance: settling an estimate to what was used.</summary>
@@ -105,13 +166,13 @@ public sealed class RateLimiter(TimeProvider timeProvider)
 /// <summary>What one request took from its key's limits: the headers that describe them, and the tokens to settle.</summary>
 public sealed class RateLease
 {
-    private readonly RateLimiter.Bucket? _tokens;
+    private readonly Action<double>? _giveTokens;
     private readonly long _reserved;
     private int _settled;
 
-    internal RateLease(ClientIdentity identity, RateLimiter.Bucket.State? requests, RateLimiter.Bucket.State? tokens, RateLimiter.Bucket? tokenBucket, long reserved)
+    internal RateLease(ClientIdentity identity, RateLimiter.Bucket.State? requests, RateLimiter.Bucket.State? tokens, Action<double>? giveTokens, long reserved)
     {
-        _tokens = tokenBucket;
+        _giveTokens = giveTokens;
         _reserved = reserved;
         var headers = new List<KeyValuePair<string, string>>(6);
         if (requests is { } r)
@@ -139,7 +200,7 @@ public sealed class RateLease
     {
         if (Interlocked.Exchange(ref _settled, 1) == 0 && usedTokens is { } used)
         {
-            _tokens?.Give(_reserved - used);
+            _giveTokens?.Invoke(_reserved - used);
         }
     }
 

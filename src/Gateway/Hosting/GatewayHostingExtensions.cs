@@ -36,6 +36,8 @@ public static class GatewayHostingExtensions
         services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<LedgerOptions>, LedgerOptionsValidation>();
         services.AddSingleton<GatewayDatabase>();
+        services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section);
+        services.AddSingleton<SharedState>();
         services.AddSingleton<Retrieval.MiniLmEmbedder>();
         services.AddSingleton<Retrieval.KnowledgeBase>();
         services.AddOptions<Retrieval.RetrievalOptions>().BindConfiguration(Retrieval.RetrievalOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -78,6 +78,10 @@ public static class OpenAiErrors
         $"The admin key '{key}' lacks the '{scope}' scope this endpoint needs. Ask an admin for a key with it (scopes: spend:read, policy:write, keys:write, knowledge:write, admin).",
         Permission, "insufficient_scope");
 
+    public static OpenAiException SharedStateUnavailable() => new(503,
+        "The gateway cannot reach the store its replicas share for budgets and rate limits (Redis), and is configured to refuse requests until it is back (Redis:FailOpen=false).",
+        Server, "shared_state_unavailable") { RetryAfterSeconds = 1 };
+
     public static OpenAiException InvalidMetricsKey() => new(401,
         "Incorrect metrics key provided. /metrics needs Auth:MetricsKey (or the admin key) as 'Authorization: Bearer <key>'.",
         Authentication, "invalid_api_key");

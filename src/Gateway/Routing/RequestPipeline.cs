@@ -60,9 +60,9 @@ public sealed class RequestPipeline(
             metrics.Decided(decision);
 
             // The key's rate limits, then the team's budget: both hold their share until the request is recorded.
-            rate = limiter.Acquire(identity, decision.EstimatedTokens);
+            rate = await limiter.AcquireAsync(identity, decision.EstimatedTokens);
             feature.RateLimitHeaders = rate?.Headers;
-            reservation = budgets.Lease(policy, identity.Team, decision.EstimatedCostUsd);
+            reservation = await budgets.LeaseAsync(policy, identity.Team, decision.EstimatedCostUsd);
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
                 http.RequestAborted);

@@ -34,7 +34,7 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
         }
 
         var facts = new RequestFacts(team, keyId, headers, await relevance.MeasureAsync(policy, request, cancellationToken),
-            budgets.StateFor(policy, team), outputTokens.Typical,
+            await budgets.StateForAsync(policy, team), outputTokens.Typical,
             request.PreviousResponseId is { } previous ? responses.Find(previous, team) : null);
         var step = timeProvider.GetTimestamp();
         try

@@ -1,5 +1,7 @@
+using Gateway.Hosting;
 using Gateway.OpenAi;
 using Gateway.Policies;
+using StackExchange.Redis;
 
 namespace Gateway.Spend;
 
@@ -7,19 +9,58 @@ namespace Gateway.Spend;
 /// The one place budgets are enforced on a request: the team's budget state handed to the planner as a fact, the lease
 /// held on the estimated cost while the request runs (settled when its record is written, released when disposed), and
 /// the one 429 of a <c>reject</c> budget. Routing reads the state it is given; it never touches the counters.
+/// With <c>Redis:ConnectionString</c> the day and month spend and the reservations in flight are shared by every
+/// replica (integer nano-dollars, checked and reserved in one Lua script), so N replicas cannot spend a budget N times;
+/// without it they are this process's (<see cref="BudgetTracker"/>).
 /// </summary>
-public sealed class BudgetGate(BudgetTracker tracker)
+public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimeProvider timeProvider)
 {
+    private const decimal NanosPerUsd = 1_000_000_000m;
+
+    /// <summary>How long a team's in-flight total outlives its last reservation: what a crashed replica's unreleased holds can cost.</summary>
+    private static readonly TimeSpan InFlightLifetime = TimeSpan.FromMinutes(10);
+
+    private static readonly LuaScript Reserve = LuaScript.Prepare("""
+        local day = tonumber(redis.call('GET', @day) or '0')
+        local month = tonumber(redis.call('GET', @month) or '0')
+        local inflight = tonumber(redis.call('GET', @inflight) or '0')
+        local dailyLimit = tonumber(@dailyLimit)
+        local monthlyLimit = tonumber(@monthlyLimit)
+        if (dailyLimit >= 0 and day + inflight >= dailyLimit) or (monthlyLimit >= 0 and month + inflight >= monthlyLimit) then
+          return {0, day, month, inflight}
+        end
+        inflight = redis.call('INCRBY', @inflight, @amount)
+        redis.call('PEXPIRE', @inflight, @lifetime)
+        return {1, day, month, inflight}
+        """);
+
     /// <summary>What the planner sees of <paramref name="team"/>'s budget: its spend and in-flight estimates, or nothing when it has no budget.</summary>
-    public BudgetState StateFor(RoutingPolicy policy, string team) =>
-        policy.Budgets.ContainsKey(team) ? tracker.State(team) : default;
+    public async ValueTask<BudgetState> StateForAsync(RoutingPolicy policy, string team)
+    {
+        if (!policy.Budgets.ContainsKey(team))
+        {
+            return default;
+        }
+
+        if (!shared.Enabled)
+        {
+            return tracker.State(team);
+        }
+
+        var keys = Keys(team);
+        return await shared.RunAsync("budget_state", async db =>
+        {
+            var values = await db.StringGetAsync([keys.Day, keys.Month, keys.InFlight]);
+            return new BudgetState(Usd(values[0]), Usd(values[1]), Usd(values[2]));
+        }, () => tracker.State(team));
+    }
 
     /// <summary>
     /// Holds <paramref name="estimatedUsd"/> against the team's budget until the request is recorded; dispose to release.
     /// A <c>reject</c> budget is checked again atomically with the hold (the planner's state may predate a concurrent
     /// request's), and a refusal is the same 429 the planner gives. Teams without a budget hold nothing (and skip the lock).
     /// </summary>
-    public IDisposable? Lease(RoutingPolicy policy, string team, decimal estimatedUsd)
+    public async ValueTask<IDisposable?> LeaseAsync(RoutingPolicy policy, string team, decimal estimatedUsd)
     {
         if (policy.Budgets.GetValueOrDefault(team) is not { } budget)
         {
@@ -27,8 +68,74 @@ public sealed class BudgetGate(BudgetTracker tracker)
         }
 
         var reject = budget.OnExceed == BudgetAction.Reject;
-        return tracker.TryReserve(team, estimatedUsd, reject ? budget.DailyUsd : null, reject ? budget.MonthlyUsd : null)
-               ?? throw Exceeded(tracker.State(team), team, budget);
+        decimal? daily = reject ? budget.DailyUsd : null, monthly = reject ? budget.MonthlyUsd : null;
+        if (!shared.Enabled)
+        {
+            return tracker.TryReserve(team, estimatedUsd, daily, monthly) ?? throw Exceeded(tracker.State(team), team, budget);
+        }
+
+        var keys = Keys(team);
+        var nanos = Nanos(Math.Max(0, estimatedUsd));
+        var (lease, refused) = await shared.RunAsync<(IDisposable?, BudgetState?)>("budget_reserve", async db =>
+        {
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(Reserve, new
+            {
+                day = keys.Day, month = keys.Month, inflight = keys.InFlight, amount = nanos, lifetime = (long)InFlightLifetime.TotalMilliseconds,
+                dailyLimit = daily is { } d ? Nanos(d) : -1, monthlyLimit = monthly is { } m ? Nanos(m) : -1,
+            }))!;
+            return (long)result[0] == 1
+                ? (new SharedLease(shared, keys.InFlight, nanos), null)
+                : (null, new BudgetState((long)result[1] / NanosPerUsd, (long)result[2] / NanosPerUsd, (long)result[3] / NanosPerUsd));
+        }, () =>
+        {
+            // Redis unreachable, failing open: this replica's own counters decide, as without Redis.
+            var local = tracker.TryReserve(team, estimatedUsd, daily, monthly);
+            return (local, local is null ? tracker.State(team) : null);
+        });
+        return lease ?? throw Exceeded(refused ?? tracker.State(team), team, budget);
+    }
+
+    /// <summary>A recorded cost: this process's counters, and the shared ones when Redis is configured.</summary>
+    public void Recorded(string team, decimal costUsd, DateTimeOffset at)
+    {
+        tracker.Add(team, costUsd, at);
+        if (shared.Enabled && costUsd > 0)
+        {
+            var keys = Keys(team, at.UtcDateTime);
+            var nanos = Nanos(costUsd);
+            shared.Send("budget_record", async db =>
+            {
+                var batch = db.CreateBatch();
+                var day = batch.StringIncrementAsync(keys.Day, nanos);
+                var dayTtl = batch.KeyExpireAsync(keys.Day, TimeSpan.FromDays(3));
+                var month = batch.StringIncrementAsync(keys.Month, nanos);
+                var monthTtl = batch.KeyExpireAsync(keys.Month, TimeSpan.FromDays(35));
+                batch.Execute();
+                await Task.WhenAll(day, dayTtl, month, monthTtl);
+            });
+        }
+    }
+
+    /// <summary>At start: this process's counters from the ledger; the shared ones too, unless another replica (or traffic) already set them.</summary>
+    public async Task SeedAsync(IReadOnlyDictionary<string, (decimal Day, decimal Month)> spend)
+    {
+        tracker.Seed(spend);
+        if (!shared.Enabled)
+        {
+            return;
+        }
+
+        await shared.RunAsync("budget_seed", async db =>
+        {
+            foreach (var (team, (day, month)) in spend)
+            {
+                var keys = Keys(team);
+                await db.StringSetAsync(keys.Day, Nanos(day), TimeSpan.FromDays(3), When.NotExists);
+                await db.StringSetAsync(keys.Month, Nanos(month), TimeSpan.FromDays(35), When.NotExists);
+            }
+
+            return true;
+        }, () => false);
     }
 
     /// <summary>The one 429 of a <c>reject</c> budget, from the state that refused the request.</summary>
@@ -36,4 +143,29 @@ public sealed class BudgetGate(BudgetTracker tracker)
         state.Exceeded(budget.DailyUsd, null) is not null
             ? OpenAiErrors.BudgetExceeded(team, "daily", state.Day, state.InFlight, budget.DailyUsd!.Value)
             : OpenAiErrors.BudgetExceeded(team, "monthly", state.Month, state.InFlight, budget.MonthlyUsd ?? 0);
+
+    private (RedisKey Day, RedisKey Month, RedisKey InFlight) Keys(string team, DateTime? at = null)
+    {
+        var now = at ?? timeProvider.GetUtcNow().UtcDateTime;
+        // One hash tag per team: a Redis Cluster keeps a team's keys on one shard, so the script may touch them together.
+        return ($"gw:{{{team}}}:day:{now:yyyyMMdd}", $"gw:{{{team}}}:month:{now:yyyyMM}", $"gw:{{{team}}}:inflight");
+    }
+
+    private static long Nanos(decimal usd) => (long)Math.Round(usd * NanosPerUsd, MidpointRounding.AwayFromZero);
+
+    private static decimal Usd(RedisValue value) => value.TryParse(out long nanos) ? nanos / NanosPerUsd : 0;
+
+    /// <summary>A shared hold, released (decremented) when its request is recorded.</summary>
+    private sealed class SharedLease(SharedState shared, RedisKey inflight, long nanos) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0 && nanos > 0)
+            {
+                shared.Send("budget_release", db => db.StringDecrementAsync(inflight, nanos));
+            }
+        }
+    }
 }

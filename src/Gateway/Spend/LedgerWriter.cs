@@ -21,7 +21,7 @@ namespace Gateway.Spend;
 /// </summary>
 public sealed class LedgerWriter(
     SpendLedgerStore store,
-    BudgetTracker budgets,
+    BudgetGate gate,
     GatewayMetrics metrics,
     IOptions<LedgerOptions> options,
     TimeProvider timeProvider,
@@ -87,7 +87,7 @@ public sealed class LedgerWriter(
         var dayStart = new DateTimeOffset(now.Date, TimeSpan.Zero);
         var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var spend = await store.TeamSpendAsync(dayStart, monthStart, cancellationToken);
-        budgets.Seed(spend);
+        await gate.SeedAsync(spend);
         Log.LedgerReady(logger, spend.Count);
         await base.StartAsync(cancellationToken);
     }

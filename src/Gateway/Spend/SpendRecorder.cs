@@ -10,6 +10,7 @@ namespace Gateway.Spend;
 public sealed class SpendRecorder(
     GatewayMetrics metrics,
     BudgetTracker budgets,
+    BudgetGate gate,
     OutputTokenStats outputTokens,
     LedgerWriter ledger,
     IPolicyProvider policies,
@@ -29,7 +30,7 @@ public sealed class SpendRecorder(
         if (record.CostUsd > 0)
         {
             var (dayBefore, monthBefore) = budgets.Spent(record.Team);
-            budgets.Add(record.Team, record.CostUsd, record.Timestamp);
+            gate.Recorded(record.Team, record.CostUsd, record.Timestamp);
             if (policies.Current.Budgets.GetValueOrDefault(record.Team) is { } budget)
             {
                 var (day, month) = budgets.Spent(record.Team);

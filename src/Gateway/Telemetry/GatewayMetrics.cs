@@ -38,6 +38,7 @@ public sealed class GatewayMetrics
         public const string PolicyInfo = "gateway_policy_info";
         public const string LedgerPending = "gateway_ledger_pending_records";
         public const string UsageEstimatedCount = "gateway_usage_estimated_total";
+        public const string SharedStateErrors = "gateway_shared_state_errors_total";
         public const string LedgerWrites = "gateway_ledger_records_written_total";
         public const string BudgetSpent = "gateway_budget_spent_usd";
         public const string BudgetLimit = "gateway_budget_limit_usd";
@@ -91,6 +92,7 @@ public sealed class GatewayMetrics
     private readonly Gauge _policyInfo;
     private readonly Gauge _ledgerPending;
     private readonly Counter _usageEstimated;
+    private readonly Counter _sharedStateErrors;
     private readonly Counter _ledgerWrites;
     private readonly Gauge _budgetSpent;
     private readonly Gauge _budgetLimit;
@@ -146,6 +148,9 @@ public sealed class GatewayMetrics
         _policyReloads = factory.CreateCounter(Names.PolicyReloads, "Policy changes applied or refused; result is ok or failed, source is file, api or rollback.",
             Labels.Result, "source");
         _policyInfo = factory.CreateGauge(Names.PolicyInfo, "1 for the policy version serving now.", Labels.Version);
+        _sharedStateErrors = factory.CreateCounter(Names.SharedStateErrors,
+            "Redis operations (budget reservations, rate limits) that failed; the request then used this replica's counters or was refused, per Redis:FailOpen.",
+            Labels.Operation);
         _usageEstimated = factory.CreateCounter(Names.UsageEstimatedCount, "Requests whose route reported no usage: the gateway counted the tokens (o200k) and flagged the ledger row.", Labels.Route);
         _ledgerPending = factory.CreateGauge(Names.LedgerPending, "Spend records accepted but not yet committed to the ledger.");
         _ledgerWrites = factory.CreateCounter(Names.LedgerWrites, "Spend records written to the ledger; result ok or failed (failed ones are retried).", Labels.Result);
@@ -221,6 +226,8 @@ public sealed class GatewayMetrics
     }
 
     public void UsageEstimated(string route) => _usageEstimated.WithLabels(route).Inc();
+
+    public void SharedStateError(string operation) => _sharedStateErrors.WithLabels(operation).Inc();
 
     public void LedgerPending(int pending) => _ledgerPending.Set(pending);
 

@@ -103,4 +103,10 @@ internal static partial class Log
 
     [LoggerMessage(2201, LogLevel.Information, "Client key {KeyId} ({Name}, team {Team}): {Action} by {Actor}")]
     public static partial void KeyChanged(ILogger logger, string keyId, string name, string team, string action, string actor);
+
+    [LoggerMessage(2202, LogLevel.Warning, "Redis failed during {Operation} ({Error}); {Fallback}")]
+    private static partial void SharedStateFailed(ILogger logger, string operation, string error, string fallback);
+
+    public static void SharedStateFailed(ILogger logger, string operation, string error, bool failOpen) =>
+        SharedStateFailed(logger, operation, error, failOpen ? "this replica's own counters decide (Redis:FailOpen)" : "refusing with 503 (Redis:FailOpen=false)");
 }
