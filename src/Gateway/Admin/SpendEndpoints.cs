@@ -17,7 +17,13 @@ internal static class SpendEndpoints
             var query = new SpendQuery(
                 Parse(from, "from") ?? new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero),
                 Parse(to, "to") ?? now.AddSeconds(1),
-                Dimensions(group_by ?? "team,route,model"));
+                Dimensions(group_by ?? "team,route,model"))
+            {
+                // team=, route=, model=, key=, user=, operation=, tag= narrow the rows before grouping.
+                Where = SpendLedgerStore.Filters.Keys
+                    .Where(name => http.Request.Query.ContainsKey(name) && !string.IsNullOrEmpty(http.Request.Query[name]))
+                    .ToDictionary(name => name, name => http.Request.Query[name].ToString(), StringComparer.Ordinal),
+            };
             if (query.To <= query.From)
             {
                 throw OpenAiErrors.InvalidParameter("to", "'to' must be after 'from'.");

@@ -59,6 +59,12 @@ public sealed class OpenAiRequest : IDisposable
     /// <summary>Responses API: the <c>previous_response_id</c> this request continues, if any.</summary>
     public string? PreviousResponseId { get; private init; }
 
+    /// <summary>The end user the client names (OpenAI's <c>user</c>), for attribution on the ledger; at most 256 characters kept.</summary>
+    public string? EndUser { get; private init; }
+
+    /// <summary>The request's <c>metadata</c> object as JSON (at most 16 entries, as OpenAI allows), for the ledger; null when absent.</summary>
+    public string? Metadata { get; private init; }
+
     /// <summary>Responses API: continues a provider-side conversation (<c>previous_response_id</c> or <c>conversation</c>).</summary>
     public bool FollowUp { get; private init; }
 
@@ -178,6 +184,12 @@ public sealed class OpenAiRequest : IDisposable
                 ? ReadCount(root, "max_output_tokens", int.MaxValue)
                 : ReadCount(root, "max_completion_tokens", int.MaxValue) ?? ReadCount(root, "max_tokens", int.MaxValue),
             PreviousResponseId = previous,
+            EndUser = root.TryGetProperty("user", out var user) && user.ValueKind == JsonValueKind.String && user.GetString() is { Length: > 0 } who
+                ? who.Length > 256 ? who[..256] : who
+                : null,
+            Metadata = root.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object && metadata.EnumerateObject().Any()
+                ? ReadMetadata(metadata)
+                : null,
             FollowUp = previous is not null
                        || (operation == OpenAiOperation.Responses && root.TryGetProperty("conversation", out var conversation)
                            && conversation.ValueKind is JsonValueKind.String or JsonValueKind.Object),
@@ -256,6 +268,25 @@ public sealed class OpenAiRequest : IDisposable
         {
             throw OpenAiErrors.InvalidParameter("instructions", $"Invalid 'instructions': expected a string, but got {Describe(instructions)} instead.");
         }
+    }
+
+    /// <summary>
+    /// <c>metadata</c> as OpenAI defines it: at most 16 pairs, keys up to 64 characters, string values up to 512. What breaks
+    /// that is a 400 here (the provider would refuse it too, after the gateway had spent a routing decision on it).
+    /// </summary>
+    private static string ReadMetadata(JsonElement metadata)
+    {
+        var count = 0;
+        foreach (var pair in metadata.EnumerateObject())
+        {
+            if (++count > 16 || pair.Name.Length > 64 || pair.Value.ValueKind != JsonValueKind.String || pair.Value.GetString()!.Length > 512)
+            {
+                throw OpenAiErrors.InvalidParameter("metadata",
+                    "Invalid 'metadata': at most 16 pairs, keys up to 64 characters and string values up to 512.");
+            }
+        }
+
+        return metadata.GetRawText();
     }
 
     private static string? ReadOptionalString(JsonElement root, string name)

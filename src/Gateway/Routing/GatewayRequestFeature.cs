@@ -24,6 +24,9 @@ public sealed class GatewayRequestFeature
     public string? PolicyVersion { get; set; }
     public decimal? CostUsd { get; set; }
 
+    /// <summary>The request's <c>x-gateway-tags</c>, read once (see <see cref="OpenAi.GatewayTags"/>).</summary>
+    public string? Tags { get; set; }
+
     /// <summary>The caller's rate-limit headers (<c>x-ratelimit-*</c>), which replace any the provider sent.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? RateLimitHeaders { get; set; }
 

@@ -47,6 +47,7 @@ public sealed class RequestPipeline(
         Auth.RateLease? rate = null;
         try
         {
+            feature.Tags = GatewayTags.Read(http.Request.Headers);
             var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
             request = OpenAiRequest.Parse(operation, body);
             if (identity.Models is { } allowed && !allowed.Contains(request.Model))
@@ -164,5 +165,8 @@ public sealed class RequestPipeline(
         PolicyVersion = policy.Version,
         Stream = request?.Stream ?? false,
         Operation = operation.LedgerName(),
+        EndUser = request?.EndUser,
+        Tags = feature.Tags,
+        Metadata = request?.Metadata,
     };
 }

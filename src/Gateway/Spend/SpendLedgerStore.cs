@@ -6,7 +6,11 @@ using Gateway.Hosting;
 namespace Gateway.Spend;
 
 /// <summary>A report query: a time range (from inclusive, to exclusive) and the dimensions to group by.</summary>
-public sealed record SpendQuery(DateTimeOffset From, DateTimeOffset To, IReadOnlyList<string> GroupBy);
+public sealed record SpendQuery(DateTimeOffset From, DateTimeOffset To, IReadOnlyList<string> GroupBy)
+{
+    /// <summary>Equality filters by name (<see cref="SpendLedgerStore.Filters"/>).</summary>
+    public IReadOnlyDictionary<string, string> Where { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>One group of a spend report. Money is exact: summed from per-request nano-dollars.</summary>
 public sealed record SpendTotals(
@@ -51,6 +55,20 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         ["status"] = "CAST(status AS TEXT)",
         ["day"] = "SUBSTR(at, 1, 10)",
         ["operation"] = "COALESCE(operation, '')",
+        ["user"] = "COALESCE(end_user, '')",
+        ["tags"] = "COALESCE(tags, '')",
+    };
+
+    /// <summary>What a report may be filtered by (equality), with their SQL; <c>tag</c> matches one tag of a request's set.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Filters = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["team"] = "team = @f_team",
+        ["route"] = "route = @f_route",
+        ["model"] = "model = @f_model",
+        ["key"] = "key_id = @f_key",
+        ["user"] = "end_user = @f_user",
+        ["operation"] = "operation = @f_operation",
+        ["tag"] = "(',' || tags || ',') LIKE @f_tag ESCAPE '!'",
     };
 
     private const decimal NanoPerUsd = 1_000_000_000m;
@@ -80,7 +98,10 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             decision_facts TEXT,
             expected_quality DOUBLE PRECISION,
             reference_quality DOUBLE PRECISION,
-            operation TEXT);
+            operation TEXT,
+            end_user TEXT,
+            tags TEXT,
+            metadata TEXT);
         CREATE INDEX IF NOT EXISTS spend_ledger_at ON spend_ledger (at);
         CREATE INDEX IF NOT EXISTS spend_ledger_team_at ON spend_ledger (team, at);
         """;
@@ -88,10 +109,12 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
     private const string Insert = """
         INSERT INTO spend_ledger (request_id, at, key_id, team, route, model, category, needs_strong, status, stream,
             prompt_tokens, completion_tokens, cached_prompt_tokens, usage_estimated, cost_nusd, counterfactual_nusd,
-            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts, expected_quality, reference_quality, operation)
+            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts, expected_quality, reference_quality, operation,
+            end_user, tags, metadata)
         VALUES (@request_id, @at, @key_id, @team, @route, @model, @category, @needs_strong, @status, @stream,
             @prompt_tokens, @completion_tokens, @cached_prompt_tokens, @usage_estimated, @cost_nusd, @counterfactual_nusd,
-            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts, @expected_quality, @reference_quality, @operation)
+            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts, @expected_quality, @reference_quality, @operation,
+            @end_user, @tags, @metadata)
         ON CONFLICT (request_id) DO NOTHING;
         """;
 
@@ -121,6 +144,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         ("fallback_from", System.Data.DbType.String), ("policy_version", System.Data.DbType.String),
         ("decision_facts", System.Data.DbType.String), ("expected_quality", System.Data.DbType.Double),
         ("reference_quality", System.Data.DbType.Double), ("operation", System.Data.DbType.String),
+        ("end_user", System.Data.DbType.String), ("tags", System.Data.DbType.String), ("metadata", System.Data.DbType.String),
     ];
 
     /// <summary>Writes a batch in one transaction, with one prepared statement for all its rows.</summary>
@@ -152,6 +176,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
                 usage?.Estimated == true ? 1 : 0, Nano(record.CostUsd), record.CounterfactualCostUsd is { } c ? Nano(c) : null,
                 record.Latency.TotalMilliseconds, record.TimeToFirstByte?.TotalMilliseconds, record.FallbackFrom, record.PolicyVersion,
                 record.DecisionFacts, record.ExpectedQuality, record.ReferenceQuality, record.Operation,
+                record.EndUser, record.Tags, record.Metadata,
             ];
             for (var i = 0; i < values.Length; i++)
             {
@@ -180,6 +205,11 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             SUM(expected_quality - reference_quality), COUNT(expected_quality - reference_quality)
             FROM spend_ledger WHERE at >= @from AND at < @to
             """);
+        foreach (var name in query.Where.Keys)
+        {
+            sql.Append(" AND ").Append(Filters[name]);
+        }
+
         if (columns.Count > 0)
         {
             var groups = string.Join(", ", Enumerable.Range(0, columns.Count).Select(i => $"g{i}"));
@@ -190,6 +220,11 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         await using var command = connection.CreateCommand();
         command.CommandText = sql.ToString();
         command.With("@from", Time(query.From)).With("@to", Time(query.To));
+        foreach (var (name, value) in query.Where)
+        {
+            command.With("@f_" + name, name == "tag" ? $"%,{value.Replace("!", "!!").Replace("%", "!%").Replace("_", "!_")},%" : value);
+        }
+
         var totals = new List<SpendTotals>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -274,6 +309,9 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             await database.AddColumnAsync(connection, "spend_ledger", "expected_quality", "DOUBLE PRECISION", cancellationToken);
             await database.AddColumnAsync(connection, "spend_ledger", "reference_quality", "DOUBLE PRECISION", cancellationToken);
             await database.AddColumnAsync(connection, "spend_ledger", "operation", "TEXT", cancellationToken);
+            await database.AddColumnAsync(connection, "spend_ledger", "end_user", "TEXT", cancellationToken);
+            await database.AddColumnAsync(connection, "spend_ledger", "tags", "TEXT", cancellationToken);
+            await database.AddColumnAsync(connection, "spend_ledger", "metadata", "TEXT", cancellationToken);
             Volatile.Write(ref _ready, 1);
         }
 

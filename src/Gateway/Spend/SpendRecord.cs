@@ -30,6 +30,15 @@ public sealed record SpendRecord
     /// <summary>The same for the policy's reference route: the quality the counterfactual would have bought.</summary>
     public double? ReferenceQuality { get; init; }
 
+    /// <summary>The end user the client named (OpenAI's <c>user</c> field).</summary>
+    public string? EndUser { get; init; }
+
+    /// <summary>The request's <c>x-gateway-tags</c>, sorted and comma-joined (<c>checkout,experiment-7</c>).</summary>
+    public string? Tags { get; init; }
+
+    /// <summary>The request's <c>metadata</c> object, as JSON.</summary>
+    public string? Metadata { get; init; }
+
     /// <summary>What the planner saw (compact JSON, no prompt text), for replaying drafts over recorded traffic; null when no plan was made.</summary>
     public string? DecisionFacts { get; init; }
 }

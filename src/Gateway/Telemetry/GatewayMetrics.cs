@@ -17,6 +17,8 @@ public sealed class GatewayMetrics
         public const string Requests = "gateway_requests_total";
         public const string Tokens = "gateway_tokens_total";
         public const string Spend = "gateway_spend_usd_total";
+        public const string KeySpend = "gateway_key_spend_usd_total";
+        public const string KeyRequests = "gateway_key_requests_total";
         public const string CounterfactualSpend = "gateway_counterfactual_spend_usd_total";
         public const string RequestDuration = "gateway_request_duration_seconds";
         public const string TimeToFirstByte = "gateway_time_to_first_byte_seconds";
@@ -50,6 +52,7 @@ public sealed class GatewayMetrics
         public const string Route = "route";
         public const string Model = "model";
         public const string Team = "team";
+        public const string Key = "key";
         public const string Status = "status";
         public const string Direction = "direction";
         public const string Upstream = "upstream";
@@ -93,6 +96,8 @@ public sealed class GatewayMetrics
     private readonly Gauge _ledgerPending;
     private readonly Counter _usageEstimated;
     private readonly Counter _sharedStateErrors;
+    private readonly Counter _keySpend;
+    private readonly Counter _keyRequests;
     private readonly Counter _ledgerWrites;
     private readonly Gauge _budgetSpent;
     private readonly Gauge _budgetLimit;
@@ -148,6 +153,8 @@ public sealed class GatewayMetrics
         _policyReloads = factory.CreateCounter(Names.PolicyReloads, "Policy changes applied or refused; result is ok or failed, source is file, api or rollback.",
             Labels.Result, "source");
         _policyInfo = factory.CreateGauge(Names.PolicyInfo, "1 for the policy version serving now.", Labels.Version);
+        _keySpend = factory.CreateCounter(Names.KeySpend, "Spend in USD by client key (its name), for per-key views; one series per key.", Labels.Team, Labels.Key);
+        _keyRequests = factory.CreateCounter(Names.KeyRequests, "Requests by client key (its name) and status class (2xx, 4xx, 5xx).", Labels.Team, Labels.Key, Labels.Status);
         _sharedStateErrors = factory.CreateCounter(Names.SharedStateErrors,
             "Redis operations (budget reservations, rate limits) that failed; the request then used this replica's counters or was refused, per Redis:FailOpen.",
             Labels.Operation);
@@ -165,6 +172,7 @@ public sealed class GatewayMetrics
     {
         var status = record.Status.ToString(CultureInfo.InvariantCulture);
         _requests.WithLabels(record.Route, record.Model, record.Team, record.Category ?? "none", status, record.Operation ?? "").Inc();
+        _keyRequests.WithLabels(record.Team, record.KeyId, status[..1] + "xx").Inc();
         _duration.WithLabels(record.Route).Observe(record.Latency.TotalSeconds);
         if (record.TimeToFirstByte is { } ttfb)
         {
@@ -176,6 +184,7 @@ public sealed class GatewayMetrics
             _tokens.WithLabels(record.Route, record.Model, record.Team, "input").Inc(usage.PromptTokens);
             _tokens.WithLabels(record.Route, record.Model, record.Team, "output").Inc(usage.CompletionTokens);
             _spend.WithLabels(record.Route, record.Model, record.Team).Inc((double)record.CostUsd);
+            _keySpend.WithLabels(record.Team, record.KeyId).Inc((double)record.CostUsd);
             if (record.CounterfactualCostUsd is { } counterfactual)
             {
                 _counterfactual.WithLabels(record.Route, record.Model, record.Team).Inc((double)counterfactual);
