@@ -130,6 +130,21 @@ public sealed class SharedStateTests : IAsyncLifetime
         Assert.InRange(admitted, 30, 32);
     }
 
+    [Fact]
+    public async Task TokensPerMinute_SettleAcrossReplicas_WithRedis()
+    {
+        var replicas = await Replicas("tpm", budgetTeam: "nobody", _redis.ConnectionString);
+        using var admin = replicas[0].AdminClient();
+        using var created = await admin.PostAsync("/admin/keys", new StringContent("""{"name":"fleet-tokens","team":"tpm","tpm_limit":2000}""", Encoding.UTF8, "application/json"));
+        var key = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["key"]!.GetValue<string>();
+        await Task.Delay(1500); // every replica has loaded the key
+
+        // Each answer reports 1,500 tokens against a ~310-token estimate: after two (on two replicas) the third replica refuses.
+        Assert.Equal(HttpStatusCode.OK, await Chat(replicas[0], key));
+        Assert.Equal(HttpStatusCode.OK, await Chat(replicas[1], key));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await Chat(replicas[2], key));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

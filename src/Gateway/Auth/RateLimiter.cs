@@ -17,31 +17,50 @@ namespace Gateway.Auth;
 /// </summary>
 public sealed class RateLimiter(TimeProvider timeProvider, SharedState? shared = null)
 {
+    /// <summary>Both of a key's buckets in one round trip: refill on Redis's clock, then take one request and the tokens, or nothing.</summary>
     private static readonly LuaScript Take = LuaScript.Prepare("""
         local now = redis.call('TIME')
         now = tonumber(now[1]) + tonumber(now[2]) / 1000000
-        local limit = tonumber(@limit)
-        local amount = tonumber(@amount)
-        local state = redis.call('HMGET', @bucket, 'level', 'at')
-        local level = tonumber(state[1])
-        local at = tonumber(state[2]) or now
-        if level == nil then level = limit end
-        level = math.min(limit, level + (now - at) * limit / 60)
-        local taken = 0
-        if level >= amount then
-          level = level - amount
-          taken = 1
+        local function refill(bucket, limit)
+          local state = redis.call('HMGET', bucket, 'level', 'at')
+          local level = tonumber(state[1])
+          local at = tonumber(state[2]) or now
+          if level == nil then level = limit end
+          return math.min(limit, level + (now - at) * limit / 60)
         end
-        redis.call('HSET', @bucket, 'level', tostring(level), 'at', tostring(now))
-        redis.call('EXPIRE', @bucket, 120)
-        return {taken, tostring(level)}
+        local rpm = tonumber(@rpm)
+        local tpm = tonumber(@tpm)
+        local amount = tonumber(@amount)
+        local requests = 0
+        local tokens = 0
+        if rpm >= 0 then requests = refill(@requestBucket, rpm) end
+        if tpm >= 0 then tokens = refill(@tokenBucket, tpm) end
+        local refused = 0
+        if rpm >= 0 and requests < 1 then
+          refused = 1
+        elseif tpm >= 0 and tokens < amount then
+          refused = 2
+        end
+        if refused == 0 then
+          requests = requests - 1
+          tokens = tokens - amount
+        end
+        if rpm >= 0 then
+          redis.call('HSET', @requestBucket, 'level', tostring(requests), 'at', tostring(now))
+          redis.call('EXPIRE', @requestBucket, 120)
+        end
+        if tpm >= 0 then
+          redis.call('HSET', @tokenBucket, 'level', tostring(tokens), 'at', tostring(now))
+          redis.call('EXPIRE', @tokenBucket, 120)
+        end
+        return {refused, tostring(requests), tostring(tokens)}
         """);
 
     private readonly ConcurrentDictionary<string, Bucket> _local = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Takes one request and <paramref name="estimatedTokens"/> from the key's allowances; null when the key has no limits.
-    /// With <c>Redis:ConnectionString</c> the allowances are shared by every replica.
+    /// With <c>Redis:ConnectionString</c> the allowances are shared by every replica (one script, one round trip).
     /// </summary>
     /// <exception cref="OpenAiException">429 <c>rate_limit_exceeded</c> with Retry-After when an allowance is used up; nothing is taken.</exception>
     public async ValueTask<RateLease?> AcquireAsync(ClientIdentity identity, int estimatedTokens)
@@ -53,20 +72,16 @@ public sealed class RateLimiter(TimeProvider timeProvider, SharedState? shared =
 
         // A request larger than the whole minute's allowance reserves the allowance: refusing it forever would be worse.
         var reserve = identity.TpmLimit is { } limit ? Math.Min(estimatedTokens, limit) : 0;
-        var requests = identity.RpmLimit is { } rpm ? await TakeAsync("requests", identity.KeyId, rpm, 1) : (Bucket.State?)null;
+        var (requests, tokens) = shared is { Enabled: true }
+            ? await shared.RunAsync("rate_limit", db => TakeSharedAsync(db, identity, reserve), () => TakeLocal(identity, reserve))
+            : TakeLocal(identity, reserve);
         if (requests is { Taken: false } refusedRequests)
         {
             throw Exceeded("requests", identity.KeyId, identity.RpmLimit!.Value, refusedRequests, 1);
         }
 
-        var tokens = identity.TpmLimit is { } tpm ? await TakeAsync("tokens", identity.KeyId, tpm, reserve) : (Bucket.State?)null;
         if (tokens is { Taken: false } refusedTokens)
         {
-            if (requests is not null)
-            {
-                Give("requests", identity.KeyId, 1);
-            }
-
             throw Exceeded("tokens", identity.KeyId, identity.TpmLimit!.Value, refusedTokens, reserve);
         }
 
@@ -76,22 +91,49 @@ public sealed class RateLimiter(TimeProvider timeProvider, SharedState? shared =
     /// <summary>Synchronous form for callers without shared state (tests, benchmarks).</summary>
     public RateLease? Acquire(ClientIdentity identity, int estimatedTokens) => AcquireAsync(identity, estimatedTokens).AsTask().GetAwaiter().GetResult();
 
-    private ValueTask<Bucket.State> TakeAsync(string kind, string key, long limit, long amount)
+    /// <summary>This process's buckets: the request first; a tokens refusal gives the request back.</summary>
+    private (Bucket.State? Requests, Bucket.State? Tokens) TakeLocal(ClientIdentity identity, long reserve)
     {
         var now = timeProvider.GetTimestamp();
-        Bucket.State Local() => _local.GetOrAdd($"{kind}:{key}", _ => new Bucket()).TryTake(limit, amount, now, timeProvider);
-        if (shared is not { Enabled: true })
+        Bucket Of(string kind) => _local.GetOrAdd($"{kind}:{identity.KeyId}", _ => new Bucket());
+        var requests = identity.RpmLimit is { } rpm ? Of("requests").TryTake(rpm, 1, now, timeProvider) : (Bucket.State?)null;
+        if (requests is { Taken: false })
         {
-            return ValueTask.FromResult(Local());
+            return (requests, null);
         }
 
-        return shared.RunAsync("rate_limit", async db =>
+        var tokens = identity.TpmLimit is { } tpm ? Of("tokens").TryTake(tpm, reserve, now, timeProvider) : (Bucket.State?)null;
+        if (tokens is { Taken: false } && requests is not null)
         {
-            var result = (RedisResult[])(await db.ScriptEvaluateAsync(Take, new { bucket = (RedisKey)$"gw:rl:{{{key}}}:{kind}", limit, amount }))!;
-            var level = double.Parse((string)result[1]!, CultureInfo.InvariantCulture);
-            return Bucket.StateOf((long)result[0] == 1, level, limit, amount);
-        }, Local);
+            Of("requests").Give(1);
+        }
+
+        return (requests, tokens);
     }
+
+    private static async Task<(Bucket.State? Requests, Bucket.State? Tokens)> TakeSharedAsync(IDatabase db, ClientIdentity identity, long reserve)
+    {
+        var result = (RedisResult[])(await db.ScriptEvaluateAsync(Take, new
+        {
+            requestBucket = BucketKey(identity.KeyId, "requests"),
+            tokenBucket = BucketKey(identity.KeyId, "tokens"),
+            rpm = identity.RpmLimit ?? -1L,
+            tpm = identity.TpmLimit ?? -1L,
+            amount = reserve,
+        }))!;
+        var refused = (long)result[0];
+        var requests = identity.RpmLimit is { } rpm
+            ? Bucket.StateOf(refused != 1, Level(result[1]), rpm, 1)
+            : (Bucket.State?)null;
+        var tokens = identity.TpmLimit is { } tpm && refused != 1
+            ? Bucket.StateOf(refused == 0, Level(result[2]), tpm, reserve)
+            : (Bucket.State?)null;
+        return (requests, tokens);
+    }
+
+    private static double Level(RedisResult value) => double.Parse((string)value!, CultureInfo.InvariantCulture);
+
+    private static RedisKey BucketKey(string key, string kind) => $"gw:rl:{{{key}}}:{kind}";
 
     private void Give(string kind, string key, double amount)
     {
@@ -101,7 +143,7 @@ public sealed class RateLimiter(TimeProvider timeProvider, SharedState? shared =
             return;
         }
 
-        shared.Send("rate_limit", db => db.HashIncrementAsync($"gw:rl:{{{key}}}:{kind}", "level", amount));
+        shared.Send("rate_limit", db => db.HashIncrementAsync(BucketKey(key, kind), "level", amount));
     }
 
     private static OpenAiException Exceeded(string what, string key, long limit, Bucket.State state, long requested)
