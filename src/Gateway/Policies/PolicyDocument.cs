@@ -95,4 +95,5 @@ internal sealed class BudgetDocument
     public decimal? MonthlyUsd { get; set; }
     public string? OnExceed { get; set; }
     public string? DowngradeTo { get; set; }
+    public List<decimal>? AlertAt { get; set; }
 }

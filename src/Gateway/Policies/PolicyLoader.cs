@@ -141,7 +141,10 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
         budget.DailyUsd,
         budget.MonthlyUsd,
         budget.OnExceed == "downgrade" ? BudgetAction.Downgrade : BudgetAction.Reject,
-        budget.DowngradeTo);
+        budget.DowngradeTo)
+    {
+        AlertAt = budget.AlertAt is { } thresholds ? [.. thresholds.Distinct().Order()] : TeamBudget.DefaultAlertAt,
+    };
 
     public static string Version(string yaml) =>
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml)))[..12];

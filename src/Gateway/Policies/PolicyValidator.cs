@@ -469,6 +469,9 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
                 .OverridePropertyName("on_exceed");
             RuleFor(b => b.DowngradeTo).Null().When(b => b.OnExceed == "reject")
                 .WithMessage("only applies with on_exceed: downgrade").OverridePropertyName("downgrade_to");
+            RuleFor(b => b.AlertAt).Must(a => a!.Count <= 10 && a.All(t => t is > 0 and <= 2))
+                .When(b => b.AlertAt is not null)
+                .WithMessage("must list at most 10 shares of the limit, each above 0 and at most 2 (0.8 = 80%)").OverridePropertyName("alert_at");
         }
     }
 }

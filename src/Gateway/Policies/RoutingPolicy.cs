@@ -234,4 +234,10 @@ public enum BudgetAction
 }
 
 /// <summary>A team's spend limits in USD; a null limit is no limit.</summary>
-public sealed record TeamBudget(string Team, decimal? DailyUsd, decimal? MonthlyUsd, BudgetAction OnExceed, string? DowngradeTo);
+public sealed record TeamBudget(string Team, decimal? DailyUsd, decimal? MonthlyUsd, BudgetAction OnExceed, string? DowngradeTo)
+{
+    /// <summary>Shares of a limit at which an alert fires once per period (<c>alert_at</c>; 50%, 80% and 100% unless the policy says).</summary>
+    public IReadOnlyList<decimal> AlertAt { get; init; } = DefaultAlertAt;
+
+    public static readonly IReadOnlyList<decimal> DefaultAlertAt = [0.5m, 0.8m, 1m];
+}

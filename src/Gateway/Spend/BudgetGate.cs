@@ -13,7 +13,7 @@ namespace Gateway.Spend;
 /// replica (integer nano-dollars, checked and reserved in one Lua script), so N replicas cannot spend a budget N times;
 /// without it they are this process's (<see cref="BudgetTracker"/>).
 /// </summary>
-public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimeProvider timeProvider)
+public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimeProvider timeProvider, BudgetAlerts? alerts = null)
 {
     private const decimal NanosPerUsd = 1_000_000_000m;
 
@@ -95,25 +95,49 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
         return lease ?? throw Exceeded(refused ?? tracker.State(team), team, budget);
     }
 
-    /// <summary>A recorded cost: this process's counters, and the shared ones when Redis is configured.</summary>
-    public void Recorded(string team, decimal costUsd, DateTimeOffset at)
+    /// <summary>
+    /// A recorded cost: this process's counters, and the shared ones when Redis is configured. The totals before and after
+    /// it (the shared ones with Redis, so that a fleet's spend crosses the thresholds, not each replica's share) feed the
+    /// budget's alerts.
+    /// </summary>
+    public void Recorded(string team, decimal costUsd, DateTimeOffset at, TeamBudget? budget = null)
     {
+        var (dayBefore, monthBefore) = tracker.Spent(team);
         tracker.Add(team, costUsd, at);
-        if (shared.Enabled && costUsd > 0)
+        var utc = at.UtcDateTime;
+        if (!shared.Enabled || costUsd <= 0)
         {
-            var keys = Keys(team, at.UtcDateTime);
-            var nanos = Nanos(costUsd);
-            shared.Send("budget_record", async db =>
+            if (budget is not null && costUsd > 0)
             {
-                var batch = db.CreateBatch();
-                var day = batch.StringIncrementAsync(keys.Day, nanos);
-                var dayTtl = batch.KeyExpireAsync(keys.Day, TimeSpan.FromDays(3));
-                var month = batch.StringIncrementAsync(keys.Month, nanos);
-                var monthTtl = batch.KeyExpireAsync(keys.Month, TimeSpan.FromDays(35));
-                batch.Execute();
-                await Task.WhenAll(day, dayTtl, month, monthTtl);
-            });
+                var (day, month) = tracker.Spent(team);
+                Alert(budget, dayBefore, day, monthBefore, month, utc);
+            }
+
+            return;
         }
+
+        var keys = Keys(team, utc);
+        var nanos = Nanos(costUsd);
+        shared.Send("budget_record", async db =>
+        {
+            var batch = db.CreateBatch();
+            var day = batch.StringIncrementAsync(keys.Day, nanos);
+            var dayTtl = batch.KeyExpireAsync(keys.Day, TimeSpan.FromDays(3));
+            var month = batch.StringIncrementAsync(keys.Month, nanos);
+            var monthTtl = batch.KeyExpireAsync(keys.Month, TimeSpan.FromDays(35));
+            batch.Execute();
+            await Task.WhenAll(day, dayTtl, month, monthTtl);
+            if (budget is not null)
+            {
+                Alert(budget, (day.Result - nanos) / NanosPerUsd, day.Result / NanosPerUsd, (month.Result - nanos) / NanosPerUsd, month.Result / NanosPerUsd, utc);
+            }
+        });
+    }
+
+    private void Alert(TeamBudget budget, decimal dayBefore, decimal day, decimal monthBefore, decimal month, DateTime at)
+    {
+        alerts?.Crossed(budget, "daily", budget.DailyUsd, dayBefore, day, at);
+        alerts?.Crossed(budget, "monthly", budget.MonthlyUsd, monthBefore, month, at);
     }
 
     /// <summary>At start: this process's counters from the ledger; the shared ones too, unless another replica (or traffic) already set them.</summary>

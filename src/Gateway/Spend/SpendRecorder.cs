@@ -30,8 +30,9 @@ public sealed class SpendRecorder(
         if (record.CostUsd > 0)
         {
             var (dayBefore, monthBefore) = budgets.Spent(record.Team);
-            gate.Recorded(record.Team, record.CostUsd, record.Timestamp);
-            if (policies.Current.Budgets.GetValueOrDefault(record.Team) is { } budget)
+            var budget = policies.Current.Budgets.GetValueOrDefault(record.Team);
+            gate.Recorded(record.Team, record.CostUsd, record.Timestamp, budget);
+            if (budget is not null)
             {
                 var (day, month) = budgets.Spent(record.Team);
                 Watch(budget, "daily", budget.DailyUsd, dayBefore, day);

@@ -7,6 +7,13 @@ public static class SpendServiceCollectionExtensions
     public static IServiceCollection AddGatewaySpend(this IServiceCollection services)
     {
         services.AddSingleton<BudgetTracker>();
+        services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.Section)
+            .Validate(o => o.WebhookUrl is not { Length: > 0 } url || Uri.TryCreate(url, UriKind.Absolute, out var parsed) && parsed.Scheme is "https" or "http",
+                "Alerts:WebhookUrl must be an absolute http(s) URL")
+            .Validate(o => o.Retries is >= 0 and <= 20, "Alerts:Retries must be between 0 and 20")
+            .ValidateOnStart();
+        services.AddSingleton<BudgetAlerts>();
+        services.AddHostedService(sp => sp.GetRequiredService<BudgetAlerts>());
         services.AddSingleton<BudgetGate>();
         services.AddSingleton<OutputTokenStats>();
         services.AddSingleton<UsageEstimator>();

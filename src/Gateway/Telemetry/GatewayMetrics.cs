@@ -41,6 +41,7 @@ public sealed class GatewayMetrics
         public const string LedgerPending = "gateway_ledger_pending_records";
         public const string UsageEstimatedCount = "gateway_usage_estimated_total";
         public const string SharedStateErrors = "gateway_shared_state_errors_total";
+        public const string BudgetAlerts = "gateway_budget_alerts_total";
         public const string LedgerWrites = "gateway_ledger_records_written_total";
         public const string BudgetSpent = "gateway_budget_spent_usd";
         public const string BudgetLimit = "gateway_budget_limit_usd";
@@ -97,6 +98,7 @@ public sealed class GatewayMetrics
     private readonly Counter _usageEstimated;
     private readonly Counter _sharedStateErrors;
     private readonly Counter _keySpend;
+    private readonly Counter _budgetAlerts;
     private readonly Counter _keyRequests;
     private readonly Counter _ledgerWrites;
     private readonly Gauge _budgetSpent;
@@ -153,6 +155,9 @@ public sealed class GatewayMetrics
         _policyReloads = factory.CreateCounter(Names.PolicyReloads, "Policy changes applied or refused; result is ok or failed, source is file, api or rollback.",
             Labels.Result, "source");
         _policyInfo = factory.CreateGauge(Names.PolicyInfo, "1 for the policy version serving now.", Labels.Version);
+        _budgetAlerts = factory.CreateCounter(Names.BudgetAlerts,
+            "Budget alerts fired (once per team, period and threshold); delivery is sent, failed (after retries) or no_webhook.",
+            Labels.Team, Labels.Period, "threshold", "delivery");
         _keySpend = factory.CreateCounter(Names.KeySpend, "Spend in USD by client key (its name), for per-key views; one series per key.", Labels.Team, Labels.Key);
         _keyRequests = factory.CreateCounter(Names.KeyRequests, "Requests by client key (its name) and status class (2xx, 4xx, 5xx).", Labels.Team, Labels.Key, Labels.Status);
         _sharedStateErrors = factory.CreateCounter(Names.SharedStateErrors,
@@ -235,6 +240,9 @@ public sealed class GatewayMetrics
     }
 
     public void UsageEstimated(string route) => _usageEstimated.WithLabels(route).Inc();
+
+    public void BudgetAlert(string team, string period, decimal threshold, string delivery) =>
+        _budgetAlerts.WithLabels(team, period, threshold.ToString(CultureInfo.InvariantCulture), delivery).Inc();
 
     public void SharedStateError(string operation) => _sharedStateErrors.WithLabels(operation).Inc();
 

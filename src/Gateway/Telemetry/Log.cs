@@ -109,4 +109,10 @@ internal static partial class Log
 
     public static void SharedStateFailed(ILogger logger, string operation, string error, bool failOpen) =>
         SharedStateFailed(logger, operation, error, failOpen ? "this replica's own counters decide (Redis:FailOpen)" : "refusing with 503 (Redis:FailOpen=false)");
+
+    [LoggerMessage(2203, LogLevel.Warning, "Budget alert: team {Team} crossed {Threshold:P0} of its {Period} budget (${Spent} of ${Limit})")]
+    public static partial void BudgetAlert(ILogger logger, string team, string period, decimal threshold, decimal spent, decimal limit);
+
+    [LoggerMessage(2204, LogLevel.Warning, "Budget alert for team {Team} ({Period}, {Threshold:P0}) was not delivered: {Reason}")]
+    public static partial void BudgetAlertFailed(ILogger logger, string team, string period, decimal threshold, string reason);
 }
