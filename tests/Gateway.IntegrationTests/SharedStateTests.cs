@@ -145,6 +145,39 @@ public sealed class SharedStateTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, await Chat(replicas[2], key));
     }
 
+    [Fact]
+    public async Task AResponsesFollowUp_OnAnotherReplica_ReachesTheUpstreamThatCreatedIt()
+    {
+        await using var second = await FakeOpenAiUpstream.StartAsync();
+        const string policy = """
+            default_route: frontier
+            routes:
+              frontier: { kind: hosted, upstream: fake, model: big-model, price: { input_per_mtok: 2.5, output_per_mtok: 10 } }
+              other: { kind: hosted, upstream: fake2, model: other-model, price: { input_per_mtok: 1, output_per_mtok: 4 } }
+            """;
+        var settings = new Dictionary<string, string?>
+        {
+            ["Redis:ConnectionString"] = _redis.ConnectionString,
+            ["Upstreams:fake2:BaseUrl"] = second.BaseUrl,
+            ["Upstreams:fake2:ApiKey"] = "sk-second-provider",
+        };
+        var replicas = await Task.WhenAll(GatewayHost.StartAsync(_upstream.BaseUrl, policy, settings), GatewayHost.StartAsync(_upstream.BaseUrl, policy, settings));
+        _gateways.AddRange(replicas);
+
+        using var created = await replicas[0].Client.PostAsJsonAsync("/v1/responses", new { model = "other", input = "Remember 7." });
+        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        await Task.Delay(200); // the id reaches Redis (written after the response)
+
+        using var followUp = await replicas[1].Client.PostAsJsonAsync("/v1/responses", new { model = "auto", input = "Which?", previous_response_id = id });
+        using var stored = await replicas[1].Client.GetAsync($"/v1/responses/{id}");
+
+        Assert.Equal(HttpStatusCode.OK, followUp.StatusCode);
+        Assert.Equal("other", followUp.Headers.GetValues("x-gateway-route").Single());
+        Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        Assert.Equal(3, second.Received.Count);
+        Assert.DoesNotContain(_upstream.Received, r => r.Path.StartsWith("/v1/responses", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -35,7 +35,7 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
 
         var facts = new RequestFacts(team, keyId, headers, await relevance.MeasureAsync(policy, request, cancellationToken),
             await budgets.StateForAsync(policy, team), outputTokens.Typical,
-            request.PreviousResponseId is { } previous ? responses.Find(previous, team) : null);
+            request.PreviousResponseId is { } previous ? await responses.FindAsync(previous, team) : null);
         var step = timeProvider.GetTimestamp();
         try
         {

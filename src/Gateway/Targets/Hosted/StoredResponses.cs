@@ -15,7 +15,7 @@ public sealed class StoredResponses(IHttpForwarder forwarder, UpstreamRegistry u
 {
     public async Task ForwardAsync(HttpContext http, string team, string id, string rest)
     {
-        var origin = affinity.Find(id, team) ?? throw OpenAiErrors.ResponseNotFound(id);
+        var origin = await affinity.FindAsync(id, team) ?? throw OpenAiErrors.ResponseNotFound(id);
         if (origin.Upstream is not { } name || !upstreams.Names.Contains(name))
         {
             throw OpenAiErrors.PreviousResponseUnreachable(origin.Route, origin.Upstream);
