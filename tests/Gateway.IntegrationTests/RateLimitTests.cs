@@ -101,4 +101,40 @@ public sealed class RateLimitTests : GatewayWithUpstream
         Assert.Equal("4", Header(limited, "x-ratelimit-remaining-requests"));
         Assert.Equal("10000", Header(unlimited, "x-ratelimit-limit-requests"));
     }
+    [Fact]
+    public async Task ATeamsLimitInThePolicy_CoversAllItsKeys_AndAValidationErrorNamesItsPath()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Upstream.BaseUrl, GatewayHost.DefaultPolicy + """
+
+            rate_limits:
+              research: { rpm: 3 }
+            """, Settings);
+        using var admin = gateway.AdminClient();
+        using var created = await admin.PostAsync("/admin/keys", new StringContent("""{"name":"second-app","team":"research"}""", Encoding.UTF8, "application/json"));
+        var second = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["key"]!.GetValue<string>();
+        async Task<HttpResponseMessage> Send(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/v1/chat/completions")
+            {
+                Content = JsonContent.Create(new { model = "auto", messages = new[] { new { role = "user", content = "hi" } } }),
+            };
+            request.Headers.Authorization = new("Bearer", key);
+            return await gateway.Client.SendAsync(request);
+        }
+
+        foreach (var key in new[] { GatewayHost.ClientKey, second, GatewayHost.ClientKey })
+        {
+            using var ok = await Send(key);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var refused = await Send(second);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Contains("team 'research'", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        using var otherTeam = await Send(GatewayHost.OtherTeamKey);
+        Assert.Equal(HttpStatusCode.OK, otherTeam.StatusCode);
+
+        using var invalid = await admin.PostAsync("/admin/policy/validate", new StringContent(GatewayHost.DefaultPolicy + "\nrate_limits:\n  research: { rpm: 0 }\n", Encoding.UTF8, "application/yaml"));
+        Assert.Contains("rate_limits.research.rpm: must be between 1 and 1,000,000", await invalid.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }

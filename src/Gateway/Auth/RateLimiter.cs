@@ -2,12 +2,14 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Gateway.Hosting;
 using Gateway.OpenAi;
+using Gateway.Policies;
 using StackExchange.Redis;
 
 namespace Gateway.Auth;
 
 /// <summary>
-/// Requests-per-minute and tokens-per-minute limits of a client key, enforced before a route runs. Each limit is a
+/// Requests-per-minute and tokens-per-minute limits of a client key and of its team (the policy's <c>rate_limits</c>),
+/// enforced before a route runs. Each limit is a
 /// token bucket holding a minute's allowance and refilled continuously, as OpenAI's limits behave (a burst may use the
 /// whole minute at once, then requests pass as the allowance returns). A tokens limit reserves the request's estimate
 /// (prompt plus <c>max_tokens</c>, or the typical answer) and settles to the actual usage when the request is recorded.
@@ -17,142 +19,174 @@ namespace Gateway.Auth;
 /// </summary>
 public sealed class RateLimiter(TimeProvider timeProvider, SharedState? shared = null)
 {
-    /// <summary>Both of a key's buckets in one round trip: refill on Redis's clock, then take one request and the tokens, or nothing.</summary>
-    private static readonly LuaScript Take = LuaScript.Prepare("""
+    /// <summary>
+    /// Every bucket of a request in one round trip: refill each on Redis's clock, then take from all of them, or from none
+    /// when one is short. KEYS: the buckets; ARGV: limit and amount per bucket. Returns the first short bucket (1-based,
+    /// 0 when none) and every level after.
+    /// </summary>
+    private const string TakeScript = """
         local now = redis.call('TIME')
         now = tonumber(now[1]) + tonumber(now[2]) / 1000000
-        local function refill(bucket, limit)
-          local state = redis.call('HMGET', bucket, 'level', 'at')
+        local levels = {}
+        local refused = 0
+        for i = 1, #KEYS do
+          local limit = tonumber(ARGV[2 * i - 1])
+          local amount = tonumber(ARGV[2 * i])
+          local state = redis.call('HMGET', KEYS[i], 'level', 'at')
           local level = tonumber(state[1])
           local at = tonumber(state[2]) or now
           if level == nil then level = limit end
-          return math.min(limit, level + (now - at) * limit / 60)
+          level = math.min(limit, level + (now - at) * limit / 60)
+          levels[i] = level
+          if refused == 0 and level < amount then refused = i end
         end
-        local rpm = tonumber(@rpm)
-        local tpm = tonumber(@tpm)
-        local amount = tonumber(@amount)
-        local requests = 0
-        local tokens = 0
-        if rpm >= 0 then requests = refill(@requestBucket, rpm) end
-        if tpm >= 0 then tokens = refill(@tokenBucket, tpm) end
-        local refused = 0
-        if rpm >= 0 and requests < 1 then
-          refused = 1
-        elseif tpm >= 0 and tokens < amount then
-          refused = 2
+        local out = {refused}
+        for i = 1, #KEYS do
+          if refused == 0 then levels[i] = levels[i] - tonumber(ARGV[2 * i]) end
+          redis.call('HSET', KEYS[i], 'level', tostring(levels[i]), 'at', tostring(now))
+          redis.call('EXPIRE', KEYS[i], 120)
+          out[i + 1] = tostring(levels[i])
         end
-        if refused == 0 then
-          requests = requests - 1
-          tokens = tokens - amount
-        end
-        if rpm >= 0 then
-          redis.call('HSET', @requestBucket, 'level', tostring(requests), 'at', tostring(now))
-          redis.call('EXPIRE', @requestBucket, 120)
-        end
-        if tpm >= 0 then
-          redis.call('HSET', @tokenBucket, 'level', tostring(tokens), 'at', tostring(now))
-          redis.call('EXPIRE', @tokenBucket, 120)
-        end
-        return {refused, tostring(requests), tostring(tokens)}
-        """);
+        return out
+        """;
 
     private readonly ConcurrentDictionary<string, Bucket> _local = new(StringComparer.Ordinal);
 
+    /// <summary>One allowance a request draws on: whose (<c>key</c> or <c>team</c>), which (<c>requests</c> or <c>tokens</c>), its size and the draw.</summary>
+    private readonly record struct Limit(string Scope, string Owner, string Team, string Kind, long Max, long Amount)
+    {
+        // One hash tag per team: on a Redis Cluster a request's buckets (its key's and its team's) share a slot.
+        public RedisKey RedisKey => $"gw:rl:{{{Team}}}:{Scope}:{Owner}:{Kind}";
+
+        public string LocalKey => $"{Scope}:{Owner}:{Kind}";
+    }
+
     /// <summary>
-    /// Takes one request and <paramref name="estimatedTokens"/> from the key's allowances; null when the key has no limits.
-    /// With <c>Redis:ConnectionString</c> the allowances are shared by every replica (one script, one round trip).
+    /// Takes one request and <paramref name="estimatedTokens"/> from the key's allowances and its team's
+    /// (<paramref name="team"/>); null when neither has limits. With <c>Redis:ConnectionString</c> the allowances are
+    /// shared by every replica (one script, one round trip).
     /// </summary>
     /// <exception cref="OpenAiException">429 <c>rate_limit_exceeded</c> with Retry-After when an allowance is used up; nothing is taken.</exception>
-    public async ValueTask<RateLease?> AcquireAsync(ClientIdentity identity, int estimatedTokens)
+    public async ValueTask<RateLease?> AcquireAsync(ClientIdentity identity, int estimatedTokens, TeamRateLimit? team = null)
     {
-        if (identity.RpmLimit is null && identity.TpmLimit is null)
+        var limits = new List<Limit>(4);
+        void Add(string scope, string owner, long? rpm, long? tpm)
+        {
+            if (rpm is { } requests)
+            {
+                limits.Add(new Limit(scope, owner, identity.Team, "requests", requests, 1));
+            }
+
+            if (tpm is { } tokens)
+            {
+                // A request larger than the whole minute's allowance reserves the allowance: refusing it forever would be worse.
+                limits.Add(new Limit(scope, owner, identity.Team, "tokens", tokens, Math.Min(estimatedTokens, tokens)));
+            }
+        }
+
+        Add("key", identity.KeyId, identity.RpmLimit, identity.TpmLimit);
+        Add("team", identity.Team, team?.Rpm, team?.Tpm);
+        if (limits.Count == 0)
         {
             return null;
         }
 
-        // A request larger than the whole minute's allowance reserves the allowance: refusing it forever would be worse.
-        var reserve = identity.TpmLimit is { } limit ? Math.Min(estimatedTokens, limit) : 0;
-        var (requests, tokens) = shared is { Enabled: true }
-            ? await shared.RunAsync("rate_limit", db => TakeSharedAsync(db, identity, reserve), () => TakeLocal(identity, reserve))
-            : TakeLocal(identity, reserve);
-        if (requests is { Taken: false } refusedRequests)
+        var (states, refused) = shared is { Enabled: true }
+            ? await shared.RunAsync("rate_limit", db => TakeSharedAsync(db, limits), () => TakeLocal(limits))
+            : TakeLocal(limits);
+        if (refused >= 0)
         {
-            throw Exceeded("requests", identity.KeyId, identity.RpmLimit!.Value, refusedRequests, 1);
+            throw Exceeded(limits[refused], states[refused]);
         }
 
-        if (tokens is { Taken: false } refusedTokens)
+        return new RateLease(Headers(limits, states), used =>
         {
-            throw Exceeded("tokens", identity.KeyId, identity.TpmLimit!.Value, refusedTokens, reserve);
-        }
-
-        return new RateLease(identity, requests, tokens, tokens is null ? null : amount => Give("tokens", identity.KeyId, amount), reserve);
+            foreach (var limit in limits.Where(l => l.Kind == "tokens"))
+            {
+                Give(limit, limit.Amount - used);
+            }
+        });
     }
 
     /// <summary>Synchronous form for callers without shared state (tests, benchmarks).</summary>
-    public RateLease? Acquire(ClientIdentity identity, int estimatedTokens) => AcquireAsync(identity, estimatedTokens).AsTask().GetAwaiter().GetResult();
+    public RateLease? Acquire(ClientIdentity identity, int estimatedTokens, TeamRateLimit? team = null) =>
+        AcquireAsync(identity, estimatedTokens, team).AsTask().GetAwaiter().GetResult();
 
-    /// <summary>This process's buckets: the request first; a tokens refusal gives the request back.</summary>
-    private (Bucket.State? Requests, Bucket.State? Tokens) TakeLocal(ClientIdentity identity, long reserve)
+    /// <summary>This process's buckets, in order; a refusal gives back what the earlier ones took.</summary>
+    private (Bucket.State[] States, int Refused) TakeLocal(List<Limit> limits)
     {
         var now = timeProvider.GetTimestamp();
-        Bucket Of(string kind) => _local.GetOrAdd($"{kind}:{identity.KeyId}", _ => new Bucket());
-        var requests = identity.RpmLimit is { } rpm ? Of("requests").TryTake(rpm, 1, now, timeProvider) : (Bucket.State?)null;
-        if (requests is { Taken: false })
+        var states = new Bucket.State[limits.Count];
+        for (var i = 0; i < limits.Count; i++)
         {
-            return (requests, null);
+            states[i] = _local.GetOrAdd(limits[i].LocalKey, _ => new Bucket()).TryTake(limits[i].Max, limits[i].Amount, now, timeProvider);
+            if (!states[i].Taken)
+            {
+                for (var j = 0; j < i; j++)
+                {
+                    _local[limits[j].LocalKey].Give(limits[j].Amount);
+                }
+
+                return (states, i);
+            }
         }
 
-        var tokens = identity.TpmLimit is { } tpm ? Of("tokens").TryTake(tpm, reserve, now, timeProvider) : (Bucket.State?)null;
-        if (tokens is { Taken: false } && requests is not null)
-        {
-            Of("requests").Give(1);
-        }
-
-        return (requests, tokens);
+        return (states, -1);
     }
 
-    private static async Task<(Bucket.State? Requests, Bucket.State? Tokens)> TakeSharedAsync(IDatabase db, ClientIdentity identity, long reserve)
+    private static async Task<(Bucket.State[] States, int Refused)> TakeSharedAsync(IDatabase db, List<Limit> limits)
     {
-        var result = (RedisResult[])(await db.ScriptEvaluateAsync(Take, new
+        var keys = limits.Select(l => l.RedisKey).ToArray();
+        var values = limits.SelectMany(l => new RedisValue[] { l.Max, l.Amount }).ToArray();
+        var result = (RedisResult[])(await db.ScriptEvaluateAsync(TakeScript, keys, values))!;
+        var refused = (int)(long)result[0] - 1;
+        var states = new Bucket.State[limits.Count];
+        for (var i = 0; i < limits.Count; i++)
         {
-            requestBucket = BucketKey(identity.KeyId, "requests"),
-            tokenBucket = BucketKey(identity.KeyId, "tokens"),
-            rpm = identity.RpmLimit ?? -1L,
-            tpm = identity.TpmLimit ?? -1L,
-            amount = reserve,
-        }))!;
-        var refused = (long)result[0];
-        var requests = identity.RpmLimit is { } rpm
-            ? Bucket.StateOf(refused != 1, Level(result[1]), rpm, 1)
-            : (Bucket.State?)null;
-        var tokens = identity.TpmLimit is { } tpm && refused != 1
-            ? Bucket.StateOf(refused == 0, Level(result[2]), tpm, reserve)
-            : (Bucket.State?)null;
-        return (requests, tokens);
+            var level = double.Parse((string)result[i + 1]!, CultureInfo.InvariantCulture);
+            states[i] = Bucket.StateOf(refused < 0 || i != refused, level, limits[i].Max, limits[i].Amount);
+        }
+
+        return (states, refused);
     }
 
-    private static double Level(RedisResult value) => double.Parse((string)value!, CultureInfo.InvariantCulture);
+    /// <summary>For each kind, the allowance closest to running out: what OpenAI's <c>x-ratelimit-*</c> headers describe.</summary>
+    private static List<KeyValuePair<string, string>> Headers(List<Limit> limits, Bucket.State[] states)
+    {
+        var headers = new List<KeyValuePair<string, string>>(6);
+        foreach (var kind in new[] { "requests", "tokens" })
+        {
+            var tightest = Enumerable.Range(0, limits.Count).Where(i => limits[i].Kind == kind).OrderBy(i => states[i].Remaining).FirstOrDefault(-1);
+            if (tightest >= 0)
+            {
+                headers.Add(new($"x-ratelimit-limit-{kind}", limits[tightest].Max.ToString(CultureInfo.InvariantCulture)));
+                headers.Add(new($"x-ratelimit-remaining-{kind}", states[tightest].Remaining.ToString(CultureInfo.InvariantCulture)));
+                headers.Add(new($"x-ratelimit-reset-{kind}", RateLease.Duration(states[tightest].Reset)));
+            }
+        }
 
-    private static RedisKey BucketKey(string key, string kind) => $"gw:rl:{{{key}}}:{kind}";
+        return headers;
+    }
 
-    private void Give(string kind, string key, double amount)
+    private void Give(Limit limit, double amount)
     {
         if (shared is not { Enabled: true })
         {
-            _local.GetOrAdd($"{kind}:{key}", _ => new Bucket()).Give(amount);
+            _local.GetOrAdd(limit.LocalKey, _ => new Bucket()).Give(amount);
             return;
         }
 
-        shared.Send("rate_limit", db => db.HashIncrementAsync(BucketKey(key, kind), "level", amount));
+        shared.Send("rate_limit", db => db.HashIncrementAsync(limit.RedisKey, "level", amount));
     }
 
-    private static OpenAiException Exceeded(string what, string key, long limit, Bucket.State state, long requested)
+    private static OpenAiException Exceeded(Limit limit, Bucket.State state)
     {
         var wait = Math.Max(1, (int)Math.Ceiling(state.RetryAfter.TotalSeconds));
+        var whose = limit.Scope == "key" ? $"key '{limit.Owner}'" : $"team '{limit.Owner}'";
         return new OpenAiException(429,
             string.Create(CultureInfo.InvariantCulture,
-                $"Rate limit reached for key '{key}' on {what} per minute: limit {limit}, remaining {Math.Max(0, state.Remaining)}, requested {requested}. Please try again in {wait}s."),
-            what, "rate_limit_exceeded")
+                $"Rate limit reached for {whose} on {limit.Kind} per minute: limit {limit.Max}, remaining {Math.Max(0, state.Remaining)}, requested {limit.Amount}. Please try again in {wait}s."),
+            limit.Kind, "rate_limit_exceeded")
         {
             RetryAfterSeconds = wait,
         };
@@ -205,33 +239,16 @@ public sealed class RateLimiter(TimeProvider timeProvider, SharedState? shared =
     }
 }
 
-/// <summary>What one request took from its key's limits: the headers that describe them, and the tokens to settle.</summary>
+/// <summary>What one request took from its limits: the headers that describe them, and the tokens to settle.</summary>
 public sealed class RateLease
 {
-    private readonly Action<double>? _giveTokens;
-    private readonly long _reserved;
+    private readonly Action<long> _settle;
     private int _settled;
 
-    internal RateLease(ClientIdentity identity, RateLimiter.Bucket.State? requests, RateLimiter.Bucket.State? tokens, Action<double>? giveTokens, long reserved)
+    internal RateLease(IReadOnlyList<KeyValuePair<string, string>> headers, Action<long> settle)
     {
-        _giveTokens = giveTokens;
-        _reserved = reserved;
-        var headers = new List<KeyValuePair<string, string>>(6);
-        if (requests is { } r)
-        {
-            headers.Add(new("x-ratelimit-limit-requests", identity.RpmLimit!.Value.ToString(CultureInfo.InvariantCulture)));
-            headers.Add(new("x-ratelimit-remaining-requests", r.Remaining.ToString(CultureInfo.InvariantCulture)));
-            headers.Add(new("x-ratelimit-reset-requests", Duration(r.Reset)));
-        }
-
-        if (tokens is { } t)
-        {
-            headers.Add(new("x-ratelimit-limit-tokens", identity.TpmLimit!.Value.ToString(CultureInfo.InvariantCulture)));
-            headers.Add(new("x-ratelimit-remaining-tokens", t.Remaining.ToString(CultureInfo.InvariantCulture)));
-            headers.Add(new("x-ratelimit-reset-tokens", Duration(t.Reset)));
-        }
-
         Headers = headers;
+        _settle = settle;
     }
 
     /// <summary>The <c>x-ratelimit-*</c> headers as OpenAI sends them (reset as a duration: <c>6s</c>, <c>1m0s</c>, <c>120ms</c>).</summary>
@@ -242,7 +259,7 @@ public sealed class RateLease
     {
         if (Interlocked.Exchange(ref _settled, 1) == 0 && usedTokens is { } used)
         {
-            _giveTokens?.Invoke(_reserved - used);
+            _settle(used);
         }
     }
 

@@ -12,6 +12,13 @@ internal sealed class PolicyDocument
     public Dictionary<string, RouteDocument?>? Routes { get; set; }
     public List<RuleDocument?>? Rules { get; set; }
     public Dictionary<string, BudgetDocument?>? Budgets { get; set; }
+    public Dictionary<string, RateLimitDocument?>? RateLimits { get; set; }
+}
+
+internal sealed class RateLimitDocument
+{
+    public long? Rpm { get; set; }
+    public long? Tpm { get; set; }
 }
 
 internal sealed class ObjectiveDocument

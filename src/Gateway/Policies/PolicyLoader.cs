@@ -59,7 +59,8 @@ public sealed class PolicyLoader(IPolicyEnvironment environment, TimeProvider ti
             document.ReferenceRoute,
             ToObjective(document.Objective),
             (document.Rules ?? []).Select((rule, i) => ToRule(rule!, i)).ToList(),
-            (document.Budgets ?? []).ToDictionary(b => b.Key, b => ToBudget(b.Key, b.Value!), StringComparer.Ordinal));
+            (document.Budgets ?? []).ToDictionary(b => b.Key, b => ToBudget(b.Key, b.Value!), StringComparer.Ordinal),
+            (document.RateLimits ?? []).ToDictionary(r => r.Key, r => new TeamRateLimit(r.Key, r.Value!.Rpm, r.Value.Tpm), StringComparer.Ordinal));
         return new PolicyLoadResult(policy, [], warnings);
     }
 

@@ -60,6 +60,26 @@ internal sealed class PolicyValidator(IPolicyEnvironment environment)
             ValidateBudget($"budgets.{team}", budget, routes, errors);
         }
 
+        foreach (var (team, limit) in document.RateLimits ?? [])
+        {
+            var path = $"rate_limits.{team}";
+            if (limit is null || (limit.Rpm is null && limit.Tpm is null))
+            {
+                errors.Add($"{path}: give rpm, tpm or both (requests and tokens per minute for the team)");
+                continue;
+            }
+
+            if (limit.Rpm is not null and not (>= 1 and <= 1_000_000))
+            {
+                errors.Add($"{path}.rpm: must be between 1 and 1,000,000");
+            }
+
+            if (limit.Tpm is not null and not (>= 1 and <= 10_000_000_000))
+            {
+                errors.Add($"{path}.tpm: must be between 1 and 10,000,000,000");
+            }
+        }
+
         CheckFallbackCycles(routes, errors);
         return errors;
     }

@@ -17,8 +17,10 @@ public sealed class RoutingPolicy
         string? referenceRoute,
         PolicyObjective? objective = null,
         IReadOnlyList<PolicyRule>? rules = null,
-        IReadOnlyDictionary<string, TeamBudget>? budgets = null)
+        IReadOnlyDictionary<string, TeamBudget>? budgets = null,
+        IReadOnlyDictionary<string, TeamRateLimit>? rateLimits = null)
     {
+        RateLimits = (rateLimits ?? new Dictionary<string, TeamRateLimit>()).ToFrozenDictionary(StringComparer.Ordinal);
         Version = version;
         LoadedAt = loadedAt;
         Document = document;
@@ -76,6 +78,9 @@ public sealed class RoutingPolicy
     public bool UsesRetrievalRelevance { get; }
 
     public FrozenDictionary<string, TeamBudget> Budgets { get; }
+
+    /// <summary>Requests and tokens per minute per team (<c>rate_limits</c>), shared by all of the team's keys.</summary>
+    public FrozenDictionary<string, TeamRateLimit> RateLimits { get; }
 }
 
 /// <summary>A route: one strategy with its target, prices and expected quality.</summary>
@@ -234,6 +239,9 @@ public enum BudgetAction
 }
 
 /// <summary>A team's spend limits in USD; a null limit is no limit.</summary>
+/// <summary>A team's requests and tokens per minute, over all its keys.</summary>
+public sealed record TeamRateLimit(string Team, long? Rpm, long? Tpm);
+
 public sealed record TeamBudget(string Team, decimal? DailyUsd, decimal? MonthlyUsd, BudgetAction OnExceed, string? DowngradeTo)
 {
     /// <summary>Shares of a limit at which an alert fires once per period (<c>alert_at</c>; 50%, 80% and 100% unless the policy says).</summary>

@@ -61,7 +61,7 @@ public sealed class RequestPipeline(
             metrics.Decided(decision);
 
             // The key's rate limits, then the team's budget: both hold their share until the request is recorded.
-            rate = await limiter.AcquireAsync(identity, decision.EstimatedTokens);
+            rate = await limiter.AcquireAsync(identity, decision.EstimatedTokens, policy.RateLimits.GetValueOrDefault(identity.Team));
             feature.RateLimitHeaders = rate?.Headers;
             reservation = await budgets.LeaseAsync(policy, identity.Team, decision.EstimatedCostUsd);
             var result = await executor.ExecuteAsync(http, request, decision,

@@ -76,6 +76,27 @@ public sealed class RateLimiterTests
         Assert.Equal("tokens", lease.Type);
     }
 
+    [Fact]
+    public void ATeamLimit_IsSharedByTheTeamsKeys_AndTheHeadersShowTheTighterLimit()
+    {
+        var limiter = new RateLimiter(new ManualTime());
+        var team = new Gateway.Policies.TeamRateLimit("team", Rpm: 3, Tpm: null);
+        var first = new ClientIdentity("first", "team", RpmLimit: 100);
+        var second = new ClientIdentity("second", "team");
+
+        var lease = limiter.Acquire(first, 0, team)!;
+        Assert.Equal("3", Header(lease, "x-ratelimit-limit-requests"));
+        Assert.Equal("2", Header(lease, "x-ratelimit-remaining-requests"));
+        Assert.NotNull(limiter.Acquire(second, 0, team));
+        Assert.NotNull(limiter.Acquire(second, 0, team));
+
+        var refused = Assert.Throws<OpenAiException>(() => limiter.Acquire(first, 0, team));
+        Assert.Contains("team 'team'", refused.Message, StringComparison.Ordinal);
+        // The refusal took nothing from the key's own allowance: 99 left of 100, not 98.
+        var other = limiter.Acquire(first, 0)!;
+        Assert.Equal("98", Header(other, "x-ratelimit-remaining-requests"));
+    }
+
     [Theory]
     [InlineData(0.12, "120ms")]
     [InlineData(6, "6s")]
