@@ -100,20 +100,21 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     /// it (the shared ones with Redis, so that a fleet's spend crosses the thresholds, not each replica's share) feed the
     /// budget's alerts.
     /// </summary>
-    public void Recorded(string team, decimal costUsd, DateTimeOffset at, TeamBudget? budget = null)
+    /// <returns>This process's day and month totals before and after the cost (what its budget metrics show).</returns>
+    public (decimal DayBefore, decimal MonthBefore, decimal Day, decimal Month) Recorded(string team, decimal costUsd, DateTimeOffset at, TeamBudget? budget = null)
     {
         var (dayBefore, monthBefore) = tracker.Spent(team);
         tracker.Add(team, costUsd, at);
+        var (dayAfter, monthAfter) = tracker.Spent(team);
         var utc = at.UtcDateTime;
         if (!shared.Enabled || costUsd <= 0)
         {
             if (budget is not null && costUsd > 0)
             {
-                var (day, month) = tracker.Spent(team);
-                Alert(budget, dayBefore, day, monthBefore, month, utc);
+                Alert(budget, dayBefore, dayAfter, monthBefore, monthAfter, utc);
             }
 
-            return;
+            return (dayBefore, monthBefore, dayAfter, monthAfter);
         }
 
         var keys = Keys(team, utc);
@@ -132,6 +133,7 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
                 Alert(budget, (day.Result - nanos) / NanosPerUsd, day.Result / NanosPerUsd, (month.Result - nanos) / NanosPerUsd, month.Result / NanosPerUsd, utc);
             }
         });
+        return (dayBefore, monthBefore, dayAfter, monthAfter);
     }
 
     private void Alert(TeamBudget budget, decimal dayBefore, decimal day, decimal monthBefore, decimal month, DateTime at)

@@ -9,7 +9,6 @@ namespace Gateway.Spend;
 /// </summary>
 public sealed class SpendRecorder(
     GatewayMetrics metrics,
-    BudgetTracker budgets,
     BudgetGate gate,
     OutputTokenStats outputTokens,
     LedgerWriter ledger,
@@ -29,12 +28,10 @@ public sealed class SpendRecorder(
 
         if (record.CostUsd > 0)
         {
-            var (dayBefore, monthBefore) = budgets.Spent(record.Team);
             var budget = policies.Current.Budgets.GetValueOrDefault(record.Team);
-            gate.Recorded(record.Team, record.CostUsd, record.Timestamp, budget);
+            var (dayBefore, monthBefore, day, month) = gate.Recorded(record.Team, record.CostUsd, record.Timestamp, budget);
             if (budget is not null)
             {
-                var (day, month) = budgets.Spent(record.Team);
                 Watch(budget, "daily", budget.DailyUsd, dayBefore, day);
                 Watch(budget, "monthly", budget.MonthlyUsd, monthBefore, month);
             }

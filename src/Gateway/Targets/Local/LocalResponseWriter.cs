@@ -97,9 +97,7 @@ internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest reques
         }
 
         _started = true;
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache";
+        LocalResponseWriter.BeginEventStream(http.Response);
         if (_chat)
         {
             // OpenAI's first chunk carries the role.
@@ -190,6 +188,14 @@ internal sealed class LocalResponseWriter(HttpContext http, OpenAiRequest reques
     }
 
     private void WriteSources(Utf8JsonWriter w) => WriteSources(w, sources);
+
+    /// <summary>The status and headers of a server-sent event stream, written before its first event.</summary>
+    internal static void BeginEventStream(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+    }
 
     /// <summary>An extra field: OpenAI SDKs ignore it, RAG-aware clients read where the answer came from.</summary>
     public static void WriteSources(Utf8JsonWriter w, IReadOnlyList<Gateway.Retrieval.RetrievedChunk> sources)

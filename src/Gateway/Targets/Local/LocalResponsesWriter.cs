@@ -106,9 +106,7 @@ internal sealed class LocalResponsesWriter(HttpContext http, OpenAiRequest reque
         }
 
         _started = true;
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache";
+        LocalResponseWriter.BeginEventStream(http.Response);
         await EventAsync("response.created", w =>
         {
             w.WritePropertyName("response");
