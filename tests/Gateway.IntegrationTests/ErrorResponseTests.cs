@@ -154,6 +154,10 @@ public sealed class ErrorResponseTests : GatewayWithUpstream
         Assert.Contains("\"frontier\"", status, StringComparison.Ordinal);
         Assert.DoesNotContain(GatewayHost.ProviderKey, status, StringComparison.Ordinal);
         Assert.DoesNotContain(GatewayHost.ClientKey, status, StringComparison.Ordinal);
+        // The schema was brought up to date before the gateway served, and says so.
+        var schema = JsonNode.Parse(status)!["schema"]!;
+        Assert.Equal(global::Gateway.Hosting.GatewaySchema.Latest, schema["version"]!.GetValue<int>());
+        Assert.Equal(global::Gateway.Hosting.GatewaySchema.Latest, schema["latest_known"]!.GetValue<int>());
     }
 
     [Fact]

@@ -125,6 +125,33 @@ public sealed class FirstRunTests
         Assert.Equal("2026-01-01T00:00:00+00:00", result["from"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task ADatabaseUpgradedByANewerRelease_StopsStartUp_WithExitCode2AndTheVersions()
+    {
+        var folder = TestFolders.Create("gateway-newer-schema-").FullName;
+        var file = Path.Combine(folder, "gateway.db");
+        var newer = Gateway.Hosting.GatewaySchema.Latest + 1;
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+                INSERT INTO schema_migrations VALUES ({newer}, 'a later release', '2027-01-01T00:00:00.0000000Z');
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var (code, stdout, stderr) = await Run("--urls", "http://127.0.0.1:0", $"--Ledger:ConnectionString=Data Source={file}");
+
+        Assert.Equal(2, code);
+        Assert.Contains($"The gateway cannot start: The database's schema is at version {newer}, newer than the {newer - 1} this gateway knows",
+            stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening", stdout, StringComparison.Ordinal);
+    }
+
     private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
     {
         var startInfo = new ProcessStartInfo("dotnet")

@@ -178,6 +178,64 @@ public sealed class SharedStateTests : IAsyncLifetime
         Assert.DoesNotContain(_upstream.Received, r => r.Path.StartsWith("/v1/responses", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The deployment docker-compose describes, on loopback: three replicas started at the same moment on an empty
+    /// PostgreSQL database, sharing it and one Redis. All come up (the schema is created once, under the database's
+    /// lock); keys, budgets and rate limits hold for the fleet.
+    /// </summary>
+    [SkippableFact]
+    public async Task ThreeReplicas_OnAnEmptyPostgresAndOneRedis_ComeUpTogether_AndShareKeysBudgetsAndLimits()
+    {
+        Skip.If(TestPostgres.Server is null, $"{TestPostgres.Variable} is not set: PostgreSQL cases need a server (bash .ci/run starts one).");
+        await using var postgres = await TestPostgres.CreateAsync(TestPostgres.Server!);
+        var replicas = await Replicas("fleet", _redis.ConnectionString,
+            ("Ledger:Provider", "postgres"), ("Ledger:ConnectionString", postgres.ConnectionString));
+
+        foreach (var replica in replicas)
+        {
+            using var admin = replica.AdminClient();
+            var schema = JsonNode.Parse(await admin.GetStringAsync("/admin/status"))!["schema"]!;
+            Assert.Equal(global::Gateway.Hosting.GatewaySchema.Latest, schema["version"]!.GetValue<int>());
+        }
+
+        // A key created on A reaches B and C; with a 30-RPM limit, sixty requests spread over the three admit 30–32.
+        using var adminA = replicas[0].AdminClient();
+        using var created = await adminA.PostAsync("/admin/keys", new StringContent("""{"name":"fleet-app","team":"fleet-rpm","rpm_limit":30}""", Encoding.UTF8, "application/json"));
+        var key = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        var secret = key["key"]!.GetValue<string>();
+        await Eventually(async () => await Chat(replicas[1], secret) == HttpStatusCode.OK && await Chat(replicas[2], secret) == HttpStatusCode.OK,
+            "the key did not reach replicas B and C within 2 s");
+        var admitted = 2;
+        for (var i = 0; i < 58; i++)
+        {
+            admitted += await Chat(replicas[i % 3], secret) == HttpStatusCode.OK ? 1 : 0;
+        }
+
+        Assert.InRange(admitted, 30, 32);
+
+        // 64 concurrent clients over the three against a $0.0301 budget at $0.003 a request: 10 fit, the 11th may start
+        // while $0.030 is spent; no replica admits its own share.
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Chat(replicas[i % 3])));
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, s.ToString()));
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.OK), 10, 11);
+
+        // Revoked on A: refused on B and C within 2 s.
+        using var revoked = await adminA.DeleteAsync($"/admin/keys/{key["id"]}");
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        await Eventually(async () => await Chat(replicas[1], secret) == HttpStatusCode.Unauthorized && await Chat(replicas[2], secret) == HttpStatusCode.Unauthorized,
+            "the revocation did not reach replicas B and C within 2 s");
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition, string failure)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), failure);
+            await Task.Delay(50);
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -13,7 +13,7 @@ public static class AdminEndpoints
     {
         var admin = endpoints.MapGroup("/admin").RequireAdminKey();
         admin.MapGet("/status", (IPolicyProvider policies, OnnxPromptClassifier classifier, UpstreamRegistry upstreams, ClientKeyStore keys,
-            Targets.Local.LocalModelHost localModels) =>
+            Targets.Local.LocalModelHost localModels, Hosting.GatewayDatabase database) =>
         {
             var policy = policies.Current;
             return TypedResults.Ok(new AdminStatus(
@@ -26,7 +26,8 @@ public static class AdminEndpoints
                 localModels.Names.Order(StringComparer.Ordinal)
                     .Select(n => localModels[n] is { } m ? new AdminLocalModelStatus(n, m.Options.Path, m.Failure is null, m.Failure) : new AdminLocalModelStatus(n, "", false, "not loaded yet"))
                     .ToArray(),
-                keys.Count));
+                keys.Count,
+                new AdminSchemaStatus(database.SchemaVersion, Hosting.GatewaySchema.Latest)));
         });
         // Scopes by area; /status needs any admin key.
         var policy = admin.MapGroup("").RequireScope(AdminScopes.PolicyWrite);
@@ -47,7 +48,13 @@ public sealed record AdminStatus(
     [property: JsonPropertyName("routes")] IReadOnlyList<AdminRouteStatus> Routes,
     [property: JsonPropertyName("upstreams")] IReadOnlyList<AdminUpstreamStatus> Upstreams,
     [property: JsonPropertyName("local_models")] IReadOnlyList<AdminLocalModelStatus> LocalModels,
-    [property: JsonPropertyName("client_keys")] int ClientKeys);
+    [property: JsonPropertyName("client_keys")] int ClientKeys,
+    [property: JsonPropertyName("schema")] AdminSchemaStatus Schema);
+
+/// <summary>The database's schema version as this replica last found it (null: not reached yet) and the newest this release knows.</summary>
+public sealed record AdminSchemaStatus(
+    [property: JsonPropertyName("version")] int? Version,
+    [property: JsonPropertyName("latest_known")] int LatestKnown);
 
 public sealed record AdminRouteStatus(
     [property: JsonPropertyName("name")] string Name,

@@ -46,6 +46,16 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
 {
     public const string SecretPrefix = "sk-gw-";
 
+    /// <summary>Schema step 4: runtime keys, their audit, and the settings table holding the shared hashing secret (<c>scopes</c> came a release later).</summary>
+    internal static readonly SchemaMigration[] Migrations =
+    [
+        new(4, "client_keys", async (change, ct) =>
+        {
+            await change.ExecuteAsync(Schema, ct);
+            await change.AddColumnAsync("client_keys", "scopes", "TEXT", ct);
+        }),
+    ];
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS client_keys (
             id TEXT PRIMARY KEY,
@@ -81,7 +91,6 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
 
     private volatile Snapshot _snapshot = Snapshot.Empty;
     private byte[]? _pepper;
-    private int _ready;
 
     /// <summary>Changes whenever the set of keys does: identities cached per connection are resolved again.</summary>
     public int Version => _snapshot.Version;
@@ -343,14 +352,11 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = await database.OpenAsync(cancellationToken);
-        if (Volatile.Read(ref _ready) == 0)
+        if (_pepper is null)
         {
-            await database.CreateSchemaAsync(connection, Schema.Replace("{identity}", database.IdentityColumn, StringComparison.Ordinal), cancellationToken);
-            await database.AddColumnAsync(connection, "client_keys", "scopes", "TEXT", cancellationToken);
             _pepper = options.Value.KeyHashSecret is { Length: > 0 } configured
                 ? Encoding.UTF8.GetBytes(configured)
                 : Convert.FromBase64String(await SharedSecretAsync(connection, cancellationToken));
-            Volatile.Write(ref _ready, 1);
         }
 
         return connection;

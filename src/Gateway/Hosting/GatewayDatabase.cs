@@ -66,17 +66,25 @@ internal sealed class LedgerOptionsValidation : IValidateOptions<LedgerOptions>
 
 /// <summary>
 /// Opens connections to the configured database: embedded SQLite in WAL mode (readers never wait
-/// for the writer) or PostgreSQL. Features own their tables and create them on first use; SQL is
-/// written once for both (<c>@name</c> parameters, ISO-8601 UTC text timestamps, integer money).
+/// for the writer) or PostgreSQL, at the schema version this release knows (<see cref="MigrateAsync"/>). Features own
+/// their tables and declare their schema steps; SQL is written once for both (<c>@name</c> parameters, ISO-8601 UTC
+/// text timestamps, integer money).
 /// </summary>
 public sealed class GatewayDatabase : IAsyncDisposable
 {
     private readonly string? _sqlite;
     private readonly NpgsqlDataSource? _postgres;
+    private readonly IReadOnlyList<SchemaMigration> _migrations;
+    private readonly TimeProvider _timeProvider;
+    private readonly SemaphoreSlim _migration = new(1, 1);
+    private volatile int _schemaVersion;
     private int _prepared;
 
-    public GatewayDatabase(IOptions<LedgerOptions> options)
+    /// <param name="migrations">The schema steps to apply; <see cref="GatewaySchema.Migrations"/> unless a test says otherwise.</param>
+    public GatewayDatabase(IOptions<LedgerOptions> options, TimeProvider? timeProvider = null, IReadOnlyList<SchemaMigration>? migrations = null)
     {
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _migrations = migrations ?? GatewaySchema.Migrations;
         if (options.Value.Provider == LedgerOptions.Postgres)
         {
             _postgres = NpgsqlDataSource.Create(options.Value.ConnectionString);
@@ -96,82 +104,51 @@ public sealed class GatewayDatabase : IAsyncDisposable
 
     public bool IsPostgres => _postgres is not null;
 
-    /// <summary>An auto-numbered primary key column in this database's dialect.</summary>
-    public string IdentityColumn => IsPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
-
-    /// <summary>Any constant: the PostgreSQL advisory lock that serializes schema creation across replicas.</summary>
-    private const long SchemaLock = 0x6761_7465_7761_79; // "gateway"
+    /// <summary>The schema version this database is at, once this process has checked it (null before).</summary>
+    public int? SchemaVersion => _schemaVersion == 0 ? null : _schemaVersion;
 
     /// <summary>
-    /// Runs <paramref name="ddl"/> (CREATE … IF NOT EXISTS) so that replicas starting together cannot collide: on
-    /// PostgreSQL, concurrent CREATE TABLE IF NOT EXISTS races on the catalog (23505 on pg_type) and crashed a replica
-    /// of <c>docker-compose up</c>; there the statements run in one transaction holding an advisory lock. SQLite
-    /// serializes writers on the file already.
+    /// Applies the schema steps this database lacks (<see cref="GatewaySchema"/>), once per process; every connection
+    /// handed out comes after it. Called at start so that a database upgraded by a newer release stops this one before
+    /// it serves; when the database cannot be reached yet, the first connection that succeeds runs it.
     /// </summary>
-    public async Task CreateSchemaAsync(DbConnection connection, string ddl, CancellationToken cancellationToken)
+    /// <exception cref="SchemaTooNewException">The database was upgraded by a newer release.</exception>
+    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
     {
-        await using var transaction = IsPostgres ? await connection.BeginTransactionAsync(cancellationToken) : null;
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = IsPostgres ? $"SELECT pg_advisory_xact_lock({SchemaLock}); {ddl}" : ddl;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        if (transaction is not null)
+        if (_schemaVersion != 0)
         {
-            await transaction.CommitAsync(cancellationToken);
-        }
-    }
-
-    /// <summary>
-    /// Adds a column that tables created by an older version lack, safe when replicas start together: on PostgreSQL
-    /// <c>ADD COLUMN IF NOT EXISTS</c> under the schema lock; SQLite has no such clause, so probe, add, and accept
-    /// losing the race to another process.
-    /// </summary>
-    public async Task AddColumnAsync(DbConnection connection, string table, string column, string type, CancellationToken cancellationToken)
-    {
-        if (IsPostgres)
-        {
-            await CreateSchemaAsync(connection, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type}", cancellationToken);
-            return;
+            return _schemaVersion;
         }
 
-        if (await HasColumnAsync(connection, table, column, cancellationToken))
-        {
-            return;
-        }
-
+        await _migration.WaitAsync(cancellationToken);
         try
         {
-            await using var alter = connection.CreateCommand();
-            alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {column} {type}";
-            await alter.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (DbException)
-        {
-            if (!await HasColumnAsync(connection, table, column, cancellationToken))
+            if (_schemaVersion == 0)
             {
-                throw;
+                await using var connection = await OpenConnectionAsync(cancellationToken);
+                _schemaVersion = await GatewaySchema.ApplyAsync(this, connection, _migrations, _timeProvider, cancellationToken);
             }
 
-            // Added by another process in the meantime.
+            return _schemaVersion;
+        }
+        finally
+        {
+            _migration.Release();
         }
     }
 
-    private static async Task<bool> HasColumnAsync(DbConnection connection, string table, string column, CancellationToken cancellationToken)
-    {
-        await using var probe = connection.CreateCommand();
-        probe.CommandText = $"SELECT {column} FROM {table} WHERE 1 = 0";
-        try
-        {
-            await probe.ExecuteNonQueryAsync(cancellationToken);
-            return true;
-        }
-        catch (DbException)
-        {
-            return false;
-        }
-    }
-
+    /// <summary>A connection to a database at this release's schema version.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_schemaVersion == 0)
+        {
+            await MigrateAsync(cancellationToken);
+        }
+
+        return await OpenConnectionAsync(cancellationToken);
+    }
+
+    private async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         if (_postgres is not null)
         {

@@ -36,6 +36,7 @@ public static class GatewayHostingExtensions
         services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<LedgerOptions>, LedgerOptionsValidation>();
         services.AddSingleton<GatewayDatabase>();
+        services.AddHostedService<SchemaMigrationService>(); // first: the schema is in place before any feature starts
         services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section);
         services.AddSingleton<SharedState>();
         services.AddSingleton<Retrieval.MiniLmEmbedder>();

@@ -25,6 +25,16 @@ public sealed record PolicyAuditEntry(
 /// </summary>
 public sealed class PolicyAuditStore(GatewayDatabase database)
 {
+    /// <summary>Schema step 2: the policy audit log (its <c>simulation</c> column came a release later).</summary>
+    internal static readonly SchemaMigration[] Migrations =
+    [
+        new(2, "policy_audit", async (change, ct) =>
+        {
+            await change.ExecuteAsync(Schema, ct);
+            await change.AddColumnAsync("policy_audit", "simulation", "TEXT", ct);
+        }),
+    ];
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS policy_audit (
             id {identity},
@@ -37,8 +47,6 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
             document TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS policy_audit_version ON policy_audit (version_after);
         """;
-
-    private int _ready;
 
     /// <param name="simulation">The summary of the simulation the change was applied with, if any.</param>
     public async Task AppendAsync(DateTimeOffset at, string actor, string source, RoutingPolicy? before, RoutingPolicy after, CancellationToken cancellationToken,
@@ -106,15 +114,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
 
     private async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = await database.OpenAsync(cancellationToken);
-        if (Volatile.Read(ref _ready) == 0)
-        {
-            await database.CreateSchemaAsync(connection, Schema.Replace("{identity}", database.IdentityColumn, StringComparison.Ordinal), cancellationToken);
-            await database.AddColumnAsync(connection, "policy_audit", "simulation", "TEXT", cancellationToken);
-            Volatile.Write(ref _ready, 1);
-        }
-
-        return connection;
+        return await database.OpenAsync(cancellationToken);
     }
 
     /// <summary>Changed lines only, <c>-</c>/<c>+</c> with their line numbers.</summary>

@@ -28,6 +28,9 @@ public sealed record RetrievedChunk(KnowledgeChunk Chunk, float Score);
 /// </summary>
 public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embedder, TimeProvider timeProvider) : IDisposable
 {
+    /// <summary>Schema step 3: knowledge documents and their embedded chunks.</summary>
+    internal static readonly SchemaMigration[] Migrations = [new(3, "knowledge", (change, ct) => change.ExecuteAsync(Schema, ct))];
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS knowledge_documents (
             collection TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, source TEXT,
@@ -42,8 +45,6 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
     private readonly ConcurrentDictionary<string, KnowledgeChunk[]> _collections = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writes = new(1, 1);
     private readonly MemoryCache _queries = new(new MemoryCacheOptions { SizeLimit = 2_000 });
-    private int _ready;
-
     public async Task<KnowledgeDocument> IngestAsync(string collection, string id, string title, string? source, string text, CancellationToken cancellationToken)
     {
         var pieces = Chunker.Split(text, embedder.CountTokens);
@@ -213,14 +214,7 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = await database.OpenAsync(cancellationToken);
-        if (Volatile.Read(ref _ready) == 0)
-        {
-            await database.CreateSchemaAsync(connection, Schema.Replace("{blob}", database.IsPostgres ? "BYTEA" : "BLOB", StringComparison.Ordinal), cancellationToken);
-            Volatile.Write(ref _ready, 1);
-        }
-
-        return connection;
+        return await database.OpenAsync(cancellationToken);
     }
 
     public void Dispose()

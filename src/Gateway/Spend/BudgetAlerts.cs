@@ -55,6 +55,9 @@ public sealed class BudgetAlerts(
     TimeProvider timeProvider,
     ILogger<BudgetAlerts> logger) : BackgroundService
 {
+    /// <summary>Schema step 5: which budget thresholds have fired, claimed once per team, period and threshold.</summary>
+    internal static readonly SchemaMigration[] Migrations = [new(5, "budget_alerts", (change, ct) => change.ExecuteAsync(Schema, ct))];
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS budget_alerts (
             team TEXT NOT NULL,
@@ -72,8 +75,6 @@ public sealed class BudgetAlerts(
     });
 
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
-    private int _ready;
-
     /// <summary>Queues an alert for every threshold that <paramref name="before"/> → <paramref name="after"/> crossed.</summary>
     public void Crossed(TeamBudget budget, string period, decimal? limit, decimal before, decimal after, DateTime at)
     {
@@ -163,12 +164,6 @@ public sealed class BudgetAlerts(
     private async Task<bool> ClaimAsync(BudgetAlert alert, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        if (Volatile.Read(ref _ready) == 0)
-        {
-            await database.CreateSchemaAsync(connection, Schema, cancellationToken);
-            Volatile.Write(ref _ready, 1);
-        }
-
         await using var insert = connection.CreateCommand();
         insert.CommandText = """
             INSERT INTO budget_alerts (team, period, period_start, threshold, fired_at) VALUES (@team, @period, @start, @threshold, @at)

@@ -73,6 +73,23 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
 
     private const decimal NanoPerUsd = 1_000_000_000m;
 
+    /// <summary>Schema step 1: the ledger. Its later columns were added one release at a time before migrations were versioned, so the step accepts any of those shapes.</summary>
+    internal static readonly SchemaMigration[] Migrations =
+    [
+        new(1, "spend_ledger", async (change, ct) =>
+        {
+            await change.ExecuteAsync(Schema, ct);
+            foreach (var (column, type) in new[]
+            {
+                ("decision_facts", "TEXT"), ("expected_quality", "DOUBLE PRECISION"), ("reference_quality", "DOUBLE PRECISION"),
+                ("operation", "TEXT"), ("end_user", "TEXT"), ("tags", "TEXT"), ("metadata", "TEXT"),
+            })
+            {
+                await change.AddColumnAsync("spend_ledger", column, type, ct);
+            }
+        }),
+    ];
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS spend_ledger (
             request_id TEXT PRIMARY KEY,
@@ -117,8 +134,6 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             @end_user, @tags, @metadata)
         ON CONFLICT (request_id) DO NOTHING;
         """;
-
-    private int _ready;
 
     /// <summary>Sortable UTC text; the same in both databases, so range queries and day grouping agree.</summary>
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
@@ -301,20 +316,6 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = await database.OpenAsync(cancellationToken);
-        if (Volatile.Read(ref _ready) == 0)
-        {
-            await database.CreateSchemaAsync(connection, Schema, cancellationToken);
-            await database.AddColumnAsync(connection, "spend_ledger", "decision_facts", "TEXT", cancellationToken);
-            await database.AddColumnAsync(connection, "spend_ledger", "expected_quality", "DOUBLE PRECISION", cancellationToken);
-            await database.AddColumnAsync(connection, "spend_ledger", "reference_quality", "DOUBLE PRECISION", cancellationToken);
-            await database.AddColumnAsync(connection, "spend_ledger", "operation", "TEXT", cancellationToken);
-            await database.AddColumnAsync(connection, "spend_ledger", "end_user", "TEXT", cancellationToken);
-            await database.AddColumnAsync(connection, "spend_ledger", "tags", "TEXT", cancellationToken);
-            await database.AddColumnAsync(connection, "spend_ledger", "metadata", "TEXT", cancellationToken);
-            Volatile.Write(ref _ready, 1);
-        }
-
-        return connection;
+        return await database.OpenAsync(cancellationToken);
     }
 }

@@ -34,20 +34,16 @@ public sealed class SpendLedgerStoreTests
     public async Task ALedgerFromBeforeDecisionFacts_GainsTheColumn_AndKeepsItsRows(string provider)
     {
         await using var db = await TestDatabase.CreateAsync(provider);
-        await using (var connection = await db.Database.OpenAsync(CancellationToken.None))
-        {
-            await using var create = connection.CreateCommand();
-            create.CommandText = """
-                CREATE TABLE spend_ledger (request_id TEXT PRIMARY KEY, at TEXT NOT NULL, key_id TEXT NOT NULL, team TEXT NOT NULL,
-                    route TEXT NOT NULL, model TEXT NOT NULL, category TEXT, needs_strong REAL, status INTEGER NOT NULL, stream INTEGER NOT NULL,
-                    prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL, cached_prompt_tokens BIGINT NOT NULL,
-                    usage_estimated INTEGER NOT NULL, cost_nusd BIGINT NOT NULL, counterfactual_nusd BIGINT, latency_ms DOUBLE PRECISION NOT NULL,
-                    ttfb_ms DOUBLE PRECISION, fallback_from TEXT, policy_version TEXT NOT NULL);
-                INSERT INTO spend_ledger VALUES ('old', '2026-11-30T00:30:00.0000000Z', 'k', 'research', 'frontier', 'gpt-4o', NULL, NULL, 200, 0,
-                    10, 5, 0, 0, 1000, NULL, 1.0, NULL, NULL, 'v1');
-                """;
-            await create.ExecuteNonQueryAsync();
-        }
+        // As a release before versioned migrations left it: no schema_migrations table, the ledger without its later columns.
+        await db.ExecuteUnmigratedAsync("""
+            CREATE TABLE spend_ledger (request_id TEXT PRIMARY KEY, at TEXT NOT NULL, key_id TEXT NOT NULL, team TEXT NOT NULL,
+                route TEXT NOT NULL, model TEXT NOT NULL, category TEXT, needs_strong REAL, status INTEGER NOT NULL, stream INTEGER NOT NULL,
+                prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL, cached_prompt_tokens BIGINT NOT NULL,
+                usage_estimated INTEGER NOT NULL, cost_nusd BIGINT NOT NULL, counterfactual_nusd BIGINT, latency_ms DOUBLE PRECISION NOT NULL,
+                ttfb_ms DOUBLE PRECISION, fallback_from TEXT, policy_version TEXT NOT NULL);
+            INSERT INTO spend_ledger VALUES ('old', '2026-11-30T00:30:00.0000000Z', 'k', 'research', 'frontier', 'gpt-4o', NULL, NULL, 200, 0,
+                10, 5, 0, 0, 1000, NULL, 1.0, NULL, NULL, 'v1');
+            """);
 
         var store = new SpendLedgerStore(db.Database);
         await store.AppendAsync([Record("new", Day.AddHours(1)) with { DecisionFacts = """{"op":"ChatCompletions","model":"auto"}""" }], CancellationToken.None);

@@ -11,8 +11,6 @@ namespace Gateway.Tests.Spend;
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
-    public const string PostgresVariable = "GATEWAY_TEST_POSTGRES";
-
     private readonly Func<Task> _drop;
 
     private TestDatabase(LedgerOptions options, Func<Task> drop)
@@ -43,29 +41,30 @@ public sealed class TestDatabase : IAsyncDisposable
                 });
         }
 
-        var admin = Environment.GetEnvironmentVariable(PostgresVariable);
-        Skip.If(string.IsNullOrEmpty(admin), $"{PostgresVariable} is not set: PostgreSQL cases need a server (bash .ci/run starts one).");
-        var name = $"gw_test_{Guid.NewGuid():N}";
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
+        var server = TestPostgres.Server;
+        Skip.If(server is null, $"{TestPostgres.Variable} is not set: PostgreSQL cases need a server (bash .ci/run starts one).");
+        var postgres = await TestPostgres.CreateAsync(server!);
+        var options = new LedgerOptions { Provider = LedgerOptions.Postgres, ConnectionString = postgres.ConnectionString };
+        return new TestDatabase(options, async () => await postgres.DisposeAsync());
+    }
 
-        var options = new LedgerOptions
-        {
-            Provider = LedgerOptions.Postgres,
-            ConnectionString = new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString,
-        };
-        return new TestDatabase(options, async () =>
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
-        });
+    /// <summary>A plain connection that runs no schema step: to shape the database as an older release left it.</summary>
+    public async Task<System.Data.Common.DbConnection> OpenUnmigratedAsync()
+    {
+        System.Data.Common.DbConnection connection = Options.Provider == LedgerOptions.Postgres
+            ? new NpgsqlConnection(Options.ConnectionString)
+            : new Microsoft.Data.Sqlite.SqliteConnection(Options.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>Runs <paramref name="sql"/> on a plain connection (no schema step).</summary>
+    public async Task ExecuteUnmigratedAsync(string sql)
+    {
+        await using var connection = await OpenUnmigratedAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     public async ValueTask DisposeAsync()
