@@ -219,6 +219,15 @@ public sealed class SharedStateTests : IAsyncLifetime
         Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, s.ToString()));
         Assert.InRange(statuses.Count(s => s == HttpStatusCode.OK), 10, 11);
 
+        // A key's own budget holds for the fleet too (its team has none): 10–11 of 24 concurrent requests over the three.
+        var capped = JsonNode.Parse(await (await adminA.PostAsync("/admin/keys",
+            new StringContent("""{"name":"fleet-capped","team":"fleet-keys","budget":{"daily_usd":0.0301}}""", Encoding.UTF8, "application/json")))
+            .Content.ReadAsStringAsync())!["key"]!.GetValue<string>();
+        await Eventually(async () => await Chat(replicas[1], capped) == HttpStatusCode.OK && await Chat(replicas[2], capped) == HttpStatusCode.OK,
+            "the capped key did not reach replicas B and C within 2 s");
+        var cappedStatuses = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Chat(replicas[i % 3], capped)));
+        Assert.InRange(cappedStatuses.Count(s => s == HttpStatusCode.OK) + 2, 10, 11);
+
         // Revoked on A: refused on B and C within 2 s.
         using var revoked = await adminA.DeleteAsync($"/admin/keys/{key["id"]}");
         Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gateway.Auth;
 using Gateway.IntegrationTests.Infrastructure;
 
 namespace Gateway.IntegrationTests;
@@ -167,6 +168,14 @@ public sealed class VirtualKeyTests : GatewayWithUpstream
     [InlineData("""{"name":"ok","scopes":["everything"]}""", "scopes[0]")]
     [InlineData("""{"name":"ok","team":"research","scopes":["spend:read"]}""", "team")]
     [InlineData("""{"name":"research-ci","team":"research"}""", "name")]
+    [InlineData("""{"name":"ok","team":"research","budget":{"daily_usd":-1}}""", "budget.daily_usd")]
+    [InlineData("""{"name":"ok","team":"research","budget":{"monthly_usd":5000000}}""", "budget.monthly_usd")]
+    [InlineData("""{"name":"ok","team":"research","budget":{}}""", "budget.daily_usd")]
+    [InlineData("""{"name":"ok","team":"research","budget":{"daily_usd":1,"on_exceed":"shrug"}}""", "budget.on_exceed")]
+    [InlineData("""{"name":"ok","team":"research","budget":{"daily_usd":1,"downgrade_to":"frontier"}}""", "budget.downgrade_to")]
+    [InlineData("""{"name":"ok","team":"research","budget":{"daily_usd":1,"on_exceed":"downgrade","downgrade_to":"nowhere"}}""", "budget.downgrade_to")]
+    [InlineData("""{"name":"ok","team":"research","budget":{"daily_usd":"lots"}}""", "budget.daily_usd")]
+    [InlineData("""{"name":"ok","scopes":["admin"],"budget":{"daily_usd":1}}""", "budget")]
     public async Task BadInput_IsA400NamingTheField_AndWritesNothing(string body, string param)
     {
         using var admin = Gateway.AdminClient();
@@ -178,6 +187,77 @@ public sealed class VirtualKeyTests : GatewayWithUpstream
         Assert.Equal(param, error["param"]!.GetValue<string>());
         Assert.Empty(JsonNode.Parse(await admin.GetStringAsync("/admin/keys"))!["data"]!.AsArray());
         Assert.Empty(JsonNode.Parse(await admin.GetStringAsync("/admin/keys/audit"))!["data"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task AKeysOwnBudget_RefusesThatKeyOnly_NamesIt_AndCanBeLiftedAtRuntime()
+    {
+        // $0.00575 a request (1,000 + 200 cached prompt tokens, 300 completion on big-model): two fit under $0.01, the third is refused.
+        var created = await Create(Gateway, """{"name":"batch-job","team":"research","budget":{"daily_usd":0.01}}""");
+        var secret = created["key"]!.GetValue<string>();
+        Assert.Equal(0.01m, created["budget"]!["daily_usd"]!.GetValue<decimal>());
+        Assert.Equal("reject", created["budget"]!["on_exceed"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, await Chat(Gateway, secret));
+        Assert.Equal(HttpStatusCode.OK, await Chat(Gateway, secret));
+        using var refused = await Gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "auto", messages = new[] { new { role = "user", content = "hi" } } }),
+            Headers = { Authorization = new("Bearer", secret) },
+        });
+        var error = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("budget_exceeded", error["code"]!.GetValue<string>());
+        Assert.StartsWith("Key 'batch-job' has used its daily budget of $0.01: $0.0115 spent", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // The team has no budget: its other keys are not affected.
+        Assert.Equal(HttpStatusCode.OK, await Chat(Gateway, GatewayHost.ClientKey));
+
+        // Explain for that key shows why.
+        using var admin = Gateway.AdminClient();
+        using var explained = await admin.PostAsync("/admin/route/explain?team=research&key=batch-job", Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""));
+        var trace = JsonNode.Parse(await explained.Content.ReadAsStringAsync())!;
+        Assert.Equal("key:batch-job", trace["trace"]!["key_budget"]!["team"]!.GetValue<string>());
+        Assert.Equal("daily", trace["trace"]!["key_budget"]!["exceeded"]!.GetValue<string>());
+
+        // Raised at runtime: admitted again at once (the spend so far still counts).
+        using var raised = await admin.PatchAsync($"/admin/keys/{created["id"]}", Json("""{"budget":{"daily_usd":0.015}}"""));
+        Assert.Equal(HttpStatusCode.OK, raised.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await Chat(Gateway, secret));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await Chat(Gateway, secret));
+        using var lifted = await admin.PatchAsync($"/admin/keys/{created["id"]}", Json("""{"budget":null}"""));
+        Assert.Null(JsonNode.Parse(await lifted.Content.ReadAsStringAsync())!["budget"]);
+        Assert.Equal(HttpStatusCode.OK, await Chat(Gateway, secret));
+    }
+
+    [Fact]
+    public async Task AKeysDowngradeBudget_MovesThatKeyToTheCheaperRoute()
+    {
+        const string policy = """
+            default_route: frontier
+            routes:
+              frontier: { kind: hosted, upstream: fake, model: big-model, price: { input_per_mtok: 2.50, output_per_mtok: 10.00 } }
+              cheap: { kind: hosted, upstream: fake, model: small-model, price: { input_per_mtok: 0.15, output_per_mtok: 0.60 } }
+            """;
+        await using var gateway = await GatewayHost.StartAsync(Upstream.BaseUrl, policy);
+        var created = await Create(gateway, """{"name":"intern","team":"research","budget":{"daily_usd":0.001,"on_exceed":"downgrade","downgrade_to":"cheap"}}""");
+        var secret = created["key"]!.GetValue<string>();
+
+        async Task<string> Route()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = JsonContent.Create(new { model = "auto", messages = new[] { new { role = "user", content = "hi" } } }),
+                Headers = { Authorization = new("Bearer", secret) },
+            };
+            using var response = await gateway.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response.Headers.GetValues("x-gateway-route").Single();
+        }
+
+        Assert.Equal("frontier", await Route());
+        Assert.Equal("cheap", await Route());
+        Assert.Equal("cheap", await Route());
     }
 
     [Fact]
@@ -271,6 +351,25 @@ public sealed class VirtualKeyReplicaTests : IAsyncLifetime
         using var response = await client.PostAsJsonAsync(gateway.BaseUrl + "/v1/chat/completions",
             new { model = "auto", messages = new[] { new { role = "user", content = "hi" } } });
         return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task CreatedOnA_WorksOnBAtOnce_EvenBetweenPolls()
+    {
+        // C polls for key changes only every 5 minutes: the key works there on its first request all the same
+        // (an unknown key of ours makes the replica reload before refusing it).
+        await using var c = await GatewayHost.StartAsync(_upstream.BaseUrl, settings: new Dictionary<string, string?>
+        {
+            ["Ledger:ConnectionString"] = $"Data Source={Path.Combine(_folder, "gateway.db")}",
+            ["Auth:KeyRefreshInterval"] = "00:05:00",
+        });
+        await Task.Delay(200); // C has done its first load
+        using var adminA = _a.AdminClient();
+        using var created = await adminA.PostAsync("/admin/keys", new StringContent("""{"name":"instant","team":"research"}""", Encoding.UTF8, "application/json"));
+        var secret = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["key"]!.GetValue<string>();
+
+        Assert.Equal(HttpStatusCode.OK, await Chat(c, secret));
+        Assert.Equal(HttpStatusCode.Unauthorized, await Chat(c, VirtualKeyStore.SecretPrefix + "made-up-key-that-was-never-issued"));
     }
 
     [Fact]

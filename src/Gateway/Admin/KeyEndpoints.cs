@@ -94,6 +94,11 @@ internal static partial class KeyEndpoints
         }
 
         var result = new KeyRequestValidator(creating, time).Validate(request);
+        if (result.IsValid && request.Budget?.DowngradeTo is { } route && !http.RequestServices.GetRequiredService<Policies.IPolicyProvider>().Current.RoutesByName.ContainsKey(route))
+        {
+            throw OpenAiErrors.InvalidParameter("budget.downgrade_to", $"Invalid key: budget.downgrade_to: '{route}' is not a route of the current policy.");
+        }
+
         if (!result.IsValid)
         {
             var errors = result.Errors.Select(e => $"{SnakeCase(e.PropertyName)}: {e.ErrorMessage}").ToArray();
@@ -139,7 +144,9 @@ internal static partial class KeyEndpoints
     private static KeyView View(VirtualKey key, DateTimeOffset now, string? secret = null) => new(
         key.Id, key.Name, key.IsAdmin ? null : key.Team, key.Scopes, key.Owner, key.Metadata, key.Models, key.RpmLimit, key.TpmLimit, key.Prefix + "…",
         key.Status(now), key.CreatedAt, key.UpdatedAt, key.ExpiresAt, key.RevokedAt,
-        key.PreviousValidUntil > now ? key.PreviousValidUntil : null, secret);
+        key.PreviousValidUntil > now ? key.PreviousValidUntil : null,
+        key.Budget is { } b ? new KeyBudgetView(b.DailyUsd, b.MonthlyUsd, b.OnExceed == Policies.BudgetAction.Downgrade ? "downgrade" : "reject", b.DowngradeTo) : null,
+        secret);
 }
 
 /// <summary>A key as the admin API shows it; <c>key</c> (the secret) only in the answer to create and rotate.</summary>
@@ -160,7 +167,14 @@ internal sealed record KeyView(
     [property: JsonPropertyName("expires_at")] DateTimeOffset? ExpiresAt,
     [property: JsonPropertyName("revoked_at")] DateTimeOffset? RevokedAt,
     [property: JsonPropertyName("previous_key_valid_until")] DateTimeOffset? PreviousKeyValidUntil,
+    [property: JsonPropertyName("budget")] KeyBudgetView? Budget,
     [property: JsonPropertyName("key"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Key);
+
+internal sealed record KeyBudgetView(
+    [property: JsonPropertyName("daily_usd")] decimal? DailyUsd,
+    [property: JsonPropertyName("monthly_usd")] decimal? MonthlyUsd,
+    [property: JsonPropertyName("on_exceed")] string OnExceed,
+    [property: JsonPropertyName("downgrade_to")] string? DowngradeTo);
 
 internal sealed record KeyList([property: JsonPropertyName("data")] IReadOnlyList<KeyView> Data);
 

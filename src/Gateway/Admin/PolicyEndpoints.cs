@@ -96,7 +96,7 @@ internal static class PolicyEndpoints
         });
 
         admin.MapPost("/route/explain", async (HttpContext http, IPolicyProvider policies, RequestPlanner planner, IOptions<OpenAiOptions> options,
-            string? team, string? key) =>
+            Auth.VirtualKeyStore keys, string? team, string? key) =>
         {
             var body = await RequestBodyReader.ReadAsync(http, options.Value.MaxRequestBodyBytes, http.RequestAborted);
             // A chat body (messages) or a Responses body (input/instructions) explains as its own operation.
@@ -104,7 +104,9 @@ internal static class PolicyEndpoints
             var policy = policies.Current;
             var trace = new DecisionTrace();
             // The same planning as a live request (classification, facts, budget state, decision), minus serving it.
-            var planned = await planner.PlanAsync(policy, request, team ?? "unknown", key ?? "unknown", http.Request.Headers, trace, http.RequestAborted);
+            // ?key= names a runtime key: its own budget is judged too.
+            var keyBudget = key is null ? null : keys.All.FirstOrDefault(k => k.Name == key && k.RevokedAt is null)?.Budget;
+            var planned = await planner.PlanAsync(policy, request, team ?? "unknown", key ?? "unknown", http.Request.Headers, trace, http.RequestAborted, keyBudget);
             var (classification, facts, decision) = (planned.Classification!, planned.Facts, planned.Decision);
             var refused = planned.Refusal is { } ex ? ex.ToBody().Error with { Code = $"{ex.Status}:{ex.Code}" } : null;
 

@@ -14,24 +14,46 @@ public static class AuthEndpointFilters
         {
             var http = context.HttpContext;
             var store = http.RequestServices.GetRequiredService<ClientKeyStore>();
-            var token = BearerToken.Read(http.Request);
-            if (token.IsEmpty)
+            var (identity, ours) = Resolve(http, store);
+            if (identity is not null)
             {
-                throw OpenAiErrors.MissingKey(store.Count > 0);
+                http.Features.Set(identity);
+                return next(context);
             }
 
-            http.Features.Set(Resolve(http, store, token));
-            return next(context);
+            return ours ? ResolveAfterReloadAsync(context, next, store) : throw OpenAiErrors.InvalidKey(store.Count > 0);
         });
 
+    /// <summary>An unknown key of ours may have been created on another replica since this one last polled: usable at once, not a poll interval later.</summary>
+    private static async ValueTask<object?> ResolveAfterReloadAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, ClientKeyStore store)
+    {
+        var http = context.HttpContext;
+        var changed = await http.RequestServices.GetRequiredService<VirtualKeyStore>().RefreshForMissAsync(http.RequestAborted);
+        var identity = changed ? Resolve(http, store).Identity : null;
+        http.Features.Set(identity ?? throw OpenAiErrors.InvalidKey(store.Count > 0));
+        return await next(context);
+    }
+
     private static readonly object ConnectionKey = new();
+
+    /// <summary>The request's key resolved, or null; and whether it looks like one of our runtime keys (worth a reload when unknown).</summary>
+    private static (ClientIdentity? Identity, bool RuntimeShaped) Resolve(HttpContext http, ClientKeyStore store)
+    {
+        var token = BearerToken.Read(http.Request);
+        if (token.IsEmpty)
+        {
+            throw OpenAiErrors.MissingKey(store.Count > 0);
+        }
+
+        return (Resolve(http, store, token), token.StartsWith(VirtualKeyStore.SecretPrefix, StringComparison.Ordinal));
+    }
 
     /// <summary>
     /// Resolves the key, remembering the last one per connection: clients keep connections open with
     /// one key, and hashing it on every request showed up in profiles. The cached token is compared
     /// in constant time; it lives as long as the connection, like the request headers it came from.
     /// </summary>
-    private static ClientIdentity Resolve(HttpContext http, ClientKeyStore store, ReadOnlySpan<char> token)
+    private static ClientIdentity? Resolve(HttpContext http, ClientKeyStore store, ReadOnlySpan<char> token)
     {
         var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
         if (items is not null && items.TryGetValue(ConnectionKey, out var cached) && cached is CachedKey last
@@ -44,7 +66,11 @@ public static class AuthEndpointFilters
         }
 
         var version = store.Version;
-        var (identity, validUntil) = store.Resolve(token) ?? throw OpenAiErrors.InvalidKey(store.Count > 0);
+        if (store.Resolve(token) is not var (identity, validUntil))
+        {
+            return null;
+        }
+
         if (items is not null)
         {
             items[ConnectionKey] = new CachedKey(token.ToString(), identity, version, validUntil);

@@ -56,7 +56,7 @@ public sealed class ClientKeyStore
             }
 
             var models = found.Key.Models is { } list ? list.ToFrozenSet(StringComparer.Ordinal) : null;
-            return (new ClientIdentity(found.Key.Name, found.Key.Team, models, found.Key.RpmLimit, found.Key.TpmLimit), found.ValidUntil);
+            return (new ClientIdentity(found.Key.Name, found.Key.Team, models, found.Key.RpmLimit, found.Key.TpmLimit, found.Key.Budget), found.ValidUntil);
         }
 
         return _byHash.GetValueOrDefault(Hash(key)) is { } identity ? (identity, null) : null;

@@ -24,6 +24,9 @@ public sealed class KeyRequest
 
     [JsonPropertyName("expires_at")] public DateTimeOffset? ExpiresAt { get; set; }
 
+    /// <summary>The key's own spend limits, checked beside its team's; null: only the team's budget applies.</summary>
+    [JsonPropertyName("budget")] public KeyBudgetRequest? Budget { get; set; }
+
     /// <summary>Makes an admin key with these scopes (<see cref="AdminScopes"/>): it has no team and cannot call <c>/v1</c>.</summary>
     [JsonPropertyName("scopes")] public List<string>? Scopes { get; set; }
 
@@ -43,6 +46,22 @@ public sealed class KeyRequest
 
         return all.ToJsonString();
     }
+}
+
+/// <summary>A key's budget, shaped like a team's in the policy (<c>budgets:</c>).</summary>
+public sealed class KeyBudgetRequest
+{
+    [JsonPropertyName("daily_usd")] public decimal? DailyUsd { get; set; }
+
+    [JsonPropertyName("monthly_usd")] public decimal? MonthlyUsd { get; set; }
+
+    /// <summary><c>reject</c> (default: 429 until the period ends) or <c>downgrade</c> (to <see cref="DowngradeTo"/>, or the cheapest route).</summary>
+    [JsonPropertyName("on_exceed")] public string? OnExceed { get; set; }
+
+    [JsonPropertyName("downgrade_to")] public string? DowngradeTo { get; set; }
+
+    internal Policies.TeamBudget ToBudget(string keyName) => Policies.TeamBudget.ForKey(keyName, DailyUsd, MonthlyUsd,
+        OnExceed == "downgrade" ? Policies.BudgetAction.Downgrade : Policies.BudgetAction.Reject, DowngradeTo);
 }
 
 /// <summary>Rules for a key; <paramref name="creating"/> requires name and team, an update may send any subset.</summary>
@@ -78,7 +97,24 @@ internal sealed class KeyRequestValidator : AbstractValidator<KeyRequest>
             .WithMessage("must be between 1 and 1,000,000 requests per minute");
         RuleFor(k => k.TpmLimit).InclusiveBetween(1, 10_000_000_000).When(k => k.TpmLimit is not null)
             .WithMessage("must be between 1 and 10,000,000,000 tokens per minute");
+        RuleFor(k => k.Budget).Null().When(k => k.Scopes is not null).WithMessage("applies to client keys; an admin key (one with scopes) spends nothing");
+        RuleFor(k => k.Budget!).SetValidator(new KeyBudgetValidator()).When(k => k.Budget is not null);
         RuleFor(k => k.ExpiresAt).Must(at => at > timeProvider.GetUtcNow()).When(k => k.ExpiresAt is not null)
             .WithMessage("must be in the future (ISO 8601, e.g. 2027-01-31T00:00:00Z)");
+    }
+}
+
+internal sealed class KeyBudgetValidator : AbstractValidator<KeyBudgetRequest>
+{
+    private const decimal Most = 1_000_000m;
+
+    public KeyBudgetValidator()
+    {
+        RuleFor(b => b.DailyUsd).NotNull().When(b => b.MonthlyUsd is null).WithMessage("or monthly_usd is required: a budget needs a limit (send \"budget\": null to remove it)");
+        RuleFor(b => b.DailyUsd).Must(v => v is > 0 and <= Most).When(b => b.DailyUsd is not null).WithMessage("must be more than 0 and at most 1,000,000 USD");
+        RuleFor(b => b.MonthlyUsd).Must(v => v is > 0 and <= Most).When(b => b.MonthlyUsd is not null).WithMessage("must be more than 0 and at most 1,000,000 USD");
+        RuleFor(b => b.OnExceed).Must(a => a is null or "reject" or "downgrade").WithMessage("must be 'reject' or 'downgrade'");
+        RuleFor(b => b.DowngradeTo).Null().When(b => b.OnExceed != "downgrade").WithMessage("applies only with on_exceed: downgrade");
+        RuleFor(b => b.DowngradeTo).NotEmpty().MaximumLength(200).When(b => b.DowngradeTo is not null).WithMessage("must be a route name");
     }
 }

@@ -25,7 +25,8 @@ public sealed record VirtualKey(
     DateTimeOffset? ExpiresAt,
     DateTimeOffset? RevokedAt,
     DateTimeOffset? PreviousValidUntil,
-    IReadOnlyList<string>? Scopes = null)
+    IReadOnlyList<string>? Scopes = null,
+    Policies.TeamBudget? Budget = null)
 {
     /// <summary>An admin key (it has scopes): it may call <c>/admin</c> within them, and not <c>/v1</c>.</summary>
     public bool IsAdmin => Scopes is not null;
@@ -46,7 +47,7 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
 {
     public const string SecretPrefix = "sk-gw-";
 
-    /// <summary>Schema step 4: runtime keys, their audit, and the settings table holding the shared hashing secret (<c>scopes</c> came a release later).</summary>
+    /// <summary>Schema steps 4 and 6: runtime keys, their audit, and the settings table holding the shared hashing secret (<c>scopes</c> came a release later).</summary>
     internal static readonly SchemaMigration[] Migrations =
     [
         new(4, "client_keys", async (change, ct) =>
@@ -54,6 +55,7 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
             await change.ExecuteAsync(Schema, ct);
             await change.AddColumnAsync("client_keys", "scopes", "TEXT", ct);
         }),
+        new(6, "client_keys.budget", (change, ct) => change.ExecuteAsync("ALTER TABLE client_keys ADD COLUMN budget TEXT", ct)),
     ];
 
     private const string Schema = """
@@ -87,7 +89,7 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
             value TEXT NOT NULL);
         """;
 
-    private const string Columns = "id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, previous_hash, previous_valid_until, prefix, created_at, updated_at, expires_at, revoked_at, scopes";
+    private const string Columns = "id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, previous_hash, previous_valid_until, prefix, created_at, updated_at, expires_at, revoked_at, scopes, budget";
 
     private volatile Snapshot _snapshot = Snapshot.Empty;
     private byte[]? _pepper;
@@ -135,6 +137,36 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         await ReloadAsync(connection, cancellationToken);
     }
 
+    private readonly SemaphoreSlim _missRefresh = new(1, 1);
+    private long _missRefreshes;
+
+    /// <summary>
+    /// A secret of ours that is not in memory may have been created on another replica since the last poll: reload now
+    /// rather than refuse it for up to a poll interval. One reload at a time; a miss is settled by any reload that started
+    /// after it arrived, so a burst of misses (or of made-up keys) costs one small query at a time, never a pile of them.
+    /// </summary>
+    /// <returns>True when the key set changed meanwhile (worth resolving again).</returns>
+    public async Task<bool> RefreshForMissAsync(CancellationToken cancellationToken)
+    {
+        var version = Version;
+        var seen = Interlocked.Read(ref _missRefreshes);
+        await _missRefresh.WaitAsync(cancellationToken);
+        try
+        {
+            if (Interlocked.Read(ref _missRefreshes) == seen)
+            {
+                Interlocked.Increment(ref _missRefreshes);
+                await RefreshAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            _missRefresh.Release();
+        }
+
+        return Version != version;
+    }
+
     /// <summary>Reloads when the table changed since the last load (another replica wrote it).</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
@@ -166,11 +198,11 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         {
             insert.Transaction = transaction;
             insert.CommandText = $"""
-                INSERT INTO client_keys (id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, prefix, created_at, updated_at, expires_at, scopes)
-                VALUES (@id, @name, @team, @owner, @metadata, @models, @rpm, @tpm, @hash, @prefix, @now, @now, @expires, @scopes);
+                INSERT INTO client_keys (id, name, team, owner, metadata, models, rpm_limit, tpm_limit, secret_hash, prefix, created_at, updated_at, expires_at, scopes, budget)
+                VALUES (@id, @name, @team, @owner, @metadata, @models, @rpm, @tpm, @hash, @prefix, @now, @now, @expires, @scopes, @budget);
                 """;
             insert.With("@id", id).With("@name", request.Name).With("@team", request.Team ?? "").With("@owner", request.Owner)
-                .With("@scopes", Json(request.Scopes))
+                .With("@scopes", Json(request.Scopes)).With("@budget", Json(request.Budget))
                 .With("@metadata", Json(request.Metadata)).With("@models", Json(request.Models))
                 .With("@rpm", (long?)request.RpmLimit).With("@tpm", request.TpmLimit)
                 .With("@hash", Hash(_pepper!, secret)).With("@prefix", secret[..(SecretPrefix.Length + 4)])
@@ -217,6 +249,7 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         Set("tpm_limit", "tpm_limit", request.TpmLimit);
         Set("expires_at", "expires_at", Text(request.ExpiresAt));
         Set("scopes", "scopes", Json(request.Scopes));
+        Set("budget", "budget", Json(request.Budget));
         update.CommandText = $"UPDATE client_keys SET {string.Join(", ", [.. sets, "updated_at = @now"])} WHERE id = @id AND revoked_at IS NULL;";
         update.With("@now", Text(now)).With("@id", id);
         if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
@@ -332,7 +365,8 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
                     reader.IsDBNull(7) ? null : reader.GetInt64(7),
                     reader.GetString(11), Parse(reader.GetString(12)), Parse(reader.GetString(13)),
                     ParseOptional(Optional(14)), ParseOptional(Optional(15)), ParseOptional(Optional(10)),
-                    Optional(16) is { } scopes ? JsonSerializer.Deserialize<List<string>>(scopes) : null);
+                    Optional(16) is { } scopes ? JsonSerializer.Deserialize<List<string>>(scopes) : null,
+                    Optional(17) is { } budget ? JsonSerializer.Deserialize<KeyBudgetRequest>(budget)!.ToBudget(reader.GetString(1)) : null);
                 keys.Add(key);
                 byHash[reader.GetString(8)] = key;
                 if (Optional(9) is { } previous)

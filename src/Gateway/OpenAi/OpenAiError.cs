@@ -107,8 +107,9 @@ public static class OpenAiErrors
     /// 429 for a <c>reject</c> budget: <paramref name="spent"/> is what the ledger recorded, <paramref name="inFlight"/> what
     /// requests still running hold against the same limit. Amounts keep every significant digit a small limit needs.
     /// </summary>
-    public static OpenAiException BudgetExceeded(string team, string period, decimal spent, decimal inFlight, decimal limit) => new(429,
-        $"Team '{team}' has used its {period} budget of ${Usd(limit)}: ${Usd(spent)} spent"
+    /// <param name="holder">Whose budget: <c>Team 'research'</c> or <c>Key 'batch-job'</c>.</param>
+    public static OpenAiException BudgetExceeded(string holder, string period, decimal spent, decimal inFlight, decimal limit) => new(429,
+        $"{holder} has used its {period} budget of ${Usd(limit)}: ${Usd(spent)} spent"
         + (inFlight > 0 ? $" and ${Usd(inFlight)} held by requests in flight" : "")
         + "; requests are refused until it resets.",
         "insufficient_quota", "budget_exceeded");

@@ -242,8 +242,26 @@ public enum BudgetAction
 /// <summary>A team's requests and tokens per minute, over all its keys.</summary>
 public sealed record TeamRateLimit(string Team, long? Rpm, long? Tpm);
 
+/// <summary>
+/// Spend limits in USD (a null limit is no limit): a team's, from the policy, or one key's, from the key store, whose
+/// <see cref="Team"/> is <c>key:</c> + the key's name (team names cannot contain ':', so the two never meet).
+/// </summary>
 public sealed record TeamBudget(string Team, decimal? DailyUsd, decimal? MonthlyUsd, BudgetAction OnExceed, string? DowngradeTo)
 {
+    public const string KeyPrefix = "key:";
+
+    /// <summary>The budget of the key named <paramref name="keyName"/>.</summary>
+    public static TeamBudget ForKey(string keyName, decimal? dailyUsd, decimal? monthlyUsd, BudgetAction onExceed, string? downgradeTo) =>
+        new(KeyPrefix + keyName, dailyUsd, monthlyUsd, onExceed, downgradeTo);
+
+    /// <summary>The counters this budget reads: the team's, or <c>key:</c> + the key's name.</summary>
+    public static string KeySubject(string keyName) => KeyPrefix + keyName;
+
+    public bool IsKeyBudget => Team.StartsWith(KeyPrefix, StringComparison.Ordinal);
+
+    /// <summary>Whose budget it is, as messages say it: <c>Team 'research'</c>, <c>Key 'batch-job'</c>.</summary>
+    public string Holder => IsKeyBudget ? $"Key '{Team[KeyPrefix.Length..]}'" : $"Team '{Team}'";
+
     /// <summary>Shares of a limit at which an alert fires once per period (<c>alert_at</c>; 50%, 80% and 100% unless the policy says).</summary>
     public IReadOnlyList<decimal> AlertAt { get; init; } = DefaultAlertAt;
 

@@ -14,6 +14,9 @@ public sealed class DecisionTrace
     [JsonPropertyName("quality_floor")] public double? QualityFloor { get; set; }
     [JsonPropertyName("cost_cap_usd")] public decimal? CostCapUsd { get; set; }
     [JsonPropertyName("budget")] public BudgetTrace? Budget { get; set; }
+
+    /// <summary>The calling key's own budget (its <c>team</c> is <c>key:</c> + the key's name), when it has one.</summary>
+    [JsonPropertyName("key_budget")] public BudgetTrace? KeyBudget { get; set; }
     [JsonPropertyName("pinned_by_client")] public string? PinnedByClient { get; set; }
     [JsonPropertyName("rules")] public List<RuleTrace> Rules { get; } = [];
     [JsonPropertyName("candidates")] public List<CandidateTrace> Candidates { get; } = [];

@@ -55,15 +55,15 @@ public sealed class RequestPipeline(
                 throw OpenAiErrors.ModelNotAllowedForKey(request.Model, identity.KeyId);
             }
 
-            planned = await planner.PlanAsync(policy, request, identity.Team, identity.KeyId, http.Request.Headers, null, http.RequestAborted);
+            planned = await planner.PlanAsync(policy, request, identity.Team, identity.KeyId, http.Request.Headers, null, http.RequestAborted, identity.Budget);
             classification = planned.Classification;
             decision = planned.Decision ?? throw planned.Refusal!;
             metrics.Decided(decision);
 
-            // The key's rate limits, then the team's budget: both hold their share until the request is recorded.
+            // The key's rate limits, then the team's budget and the key's: all hold their share until the request is recorded.
             rate = await limiter.AcquireAsync(identity, decision.EstimatedTokens, policy.RateLimits.GetValueOrDefault(identity.Team));
             feature.RateLimitHeaders = rate?.Headers;
-            reservation = await budgets.LeaseAsync(policy, identity.Team, decision.EstimatedCostUsd);
+            reservation = await budgets.LeaseAsync(policy, identity.Team, decision.EstimatedCostUsd, identity.Budget);
             var result = await executor.ExecuteAsync(http, request, decision,
                 (route, model, usage) => feature.CostUsd = Pricing.Cost(route.PriceFor(model), usage),
                 http.RequestAborted);
@@ -156,6 +156,7 @@ public sealed class RequestPipeline(
         Timestamp = timeProvider.GetUtcNow(),
         KeyId = identity.KeyId,
         Team = identity.Team,
+        KeyBudget = identity.Budget,
         Route = decision?.Route.Name ?? NoRoute,
         Model = decision?.TargetModel ?? NoRoute,
         Category = classification?.Category,

@@ -19,8 +19,9 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
     ResponseAffinity responses, GatewayMetrics metrics, TimeProvider timeProvider, IPromptClassifier? classifier = null)
 {
     /// <param name="trace">Filled for an explanation (which then leaves the live path's timing metrics alone).</param>
+    /// <param name="keyBudget">The calling key's own budget, if it has one.</param>
     public async Task<PlannedRequest> PlanAsync(RoutingPolicy policy, OpenAiRequest request, string team, string keyId,
-        IHeaderDictionary? headers, DecisionTrace? trace, CancellationToken cancellationToken)
+        IHeaderDictionary? headers, DecisionTrace? trace, CancellationToken cancellationToken, TeamBudget? keyBudget = null)
     {
         PromptClassification? classification = null;
         if (request.Operation.IsGenerative() && classifier is not null)
@@ -35,7 +36,8 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
 
         var facts = new RequestFacts(team, keyId, headers, await relevance.MeasureAsync(policy, request, cancellationToken),
             await budgets.StateForAsync(policy, team), outputTokens.Typical,
-            request.PreviousResponseId is { } previous ? await responses.FindAsync(previous, team) : null);
+            request.PreviousResponseId is { } previous ? await responses.FindAsync(previous, team) : null,
+            keyBudget, keyBudget is null ? default : await budgets.StateAsync(keyBudget.Team));
         var step = timeProvider.GetTimestamp();
         try
         {

@@ -35,5 +35,7 @@ public static class DecisionVia
 /// <param name="FollowUpOf">Where the response a Responses follow-up continues was created, when this gateway served it.</param>
 /// <param name="Budget">The team's spend and in-flight holds, read once before planning: the planner never reads live counters.</param>
 /// <param name="TypicalOutputTokens">Completion tokens recent answers used (90th percentile), for estimates without <c>max_tokens</c>.</param>
+/// <param name="KeyBudget">The calling key's own budget (a runtime key's), judged on <paramref name="KeySpend"/> beside the team's.</param>
 public sealed record RequestFacts(string Team, string KeyId, IHeaderDictionary? Headers = null, double? RetrievalRelevance = null,
-    Spend.BudgetState Budget = default, int? TypicalOutputTokens = null, ResponseOrigin? FollowUpOf = null);
+    Spend.BudgetState Budget = default, int? TypicalOutputTokens = null, ResponseOrigin? FollowUpOf = null,
+    TeamBudget? KeyBudget = null, Spend.BudgetState KeySpend = default);

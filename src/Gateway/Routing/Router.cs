@@ -87,13 +87,22 @@ public sealed class Router
             }
         }
 
-        // 2. Budgets.
-        var budget = policy.Budgets.GetValueOrDefault(facts.Team);
-        var overBudget = budget is not null && OverBudget(budget, facts, trace);
-        if (overBudget && budget!.OnExceed == BudgetAction.Reject)
+        // 2. Budgets: the team's (policy) and the key's own (key store); a reject refuses, a downgrade downgrades, the team's first.
+        var teamBudget = policy.Budgets.GetValueOrDefault(facts.Team);
+        var teamOver = teamBudget is not null && OverBudget(teamBudget, facts.Budget, trace, key: false);
+        var keyOver = facts.KeyBudget is { } keyBudget && OverBudget(keyBudget, facts.KeySpend, trace, key: true);
+        if (teamOver && teamBudget!.OnExceed == BudgetAction.Reject)
         {
-            throw BudgetGate.Exceeded(facts.Budget, facts.Team, budget);
+            throw BudgetGate.Exceeded(facts.Budget, teamBudget);
         }
+
+        if (keyOver && facts.KeyBudget!.OnExceed == BudgetAction.Reject)
+        {
+            throw BudgetGate.Exceeded(facts.KeySpend, facts.KeyBudget);
+        }
+
+        var budget = teamOver ? teamBudget : keyOver ? facts.KeyBudget : null;
+        var overBudget = budget is not null;
 
         // A follow-up stays with the provider holding the response it continues (the client may name another model there).
         if (facts.FollowUpOf is { } origin && (clientPin is null || clientPin.Upstream != origin.Upstream || clientPin.InProcess))
@@ -220,11 +229,12 @@ public sealed class Router
         string via, reason;
         if (overBudget && budget!.OnExceed == BudgetAction.Downgrade)
         {
-            chosen = budget.DowngradeTo is { } target && policy.RoutesByName[target] is { Available: true } downgrade && CannotServe(downgrade, request) is null
+            // A key's downgrade_to may name a route a later policy dropped: then the cheapest, as when none is named.
+            chosen = budget.DowngradeTo is { } target && policy.RoutesByName.GetValueOrDefault(target) is { Available: true } downgrade && CannotServe(downgrade, request) is null
                 ? downgrade
                 : Cheapest(routes, excluded, promptTokens, outputTokens);
             via = DecisionVia.Budget;
-            reason = $"team '{facts.Team}' is over its budget: downgraded to '{chosen?.Name}'";
+            reason = $"{char.ToLowerInvariant(budget.Holder[0])}{budget.Holder[1..]} is over its budget: downgraded to '{chosen?.Name}'";
         }
         else if (pinningRule is not null)
         {
@@ -290,14 +300,21 @@ public sealed class Router
         }
     }
 
-    private static bool OverBudget(TeamBudget budget, RequestFacts facts, DecisionTrace? trace)
+    private static bool OverBudget(TeamBudget budget, Spend.BudgetState state, DecisionTrace? trace, bool key)
     {
-        var (team, state) = (facts.Team, facts.Budget);
         var exceeded = state.Exceeded(budget.DailyUsd, budget.MonthlyUsd);
         if (trace is not null)
         {
-            trace.Budget = new BudgetTrace(team, state.Day, budget.DailyUsd, state.Month, budget.MonthlyUsd, state.InFlight, exceeded,
+            var shown = new BudgetTrace(budget.Team, state.Day, budget.DailyUsd, state.Month, budget.MonthlyUsd, state.InFlight, exceeded,
                 budget.OnExceed == BudgetAction.Reject ? "reject" : "downgrade");
+            if (key)
+            {
+                trace.KeyBudget = shown;
+            }
+            else
+            {
+                trace.Budget = shown;
+            }
         }
 
         return exceeded is not null;

@@ -35,13 +35,12 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
         """);
 
     /// <summary>What the planner sees of <paramref name="team"/>'s budget: its spend and in-flight estimates, or nothing when it has no budget.</summary>
-    public async ValueTask<BudgetState> StateForAsync(RoutingPolicy policy, string team)
-    {
-        if (!policy.Budgets.ContainsKey(team))
-        {
-            return default;
-        }
+    public ValueTask<BudgetState> StateForAsync(RoutingPolicy policy, string team) =>
+        policy.Budgets.ContainsKey(team) ? StateAsync(team) : default;
 
+    /// <summary>The spend and in-flight estimates counted for <paramref name="team"/>: a team, or a key's <see cref="TeamBudget.KeySubject"/>.</summary>
+    public async ValueTask<BudgetState> StateAsync(string team)
+    {
         if (!shared.Enabled)
         {
             return tracker.State(team);
@@ -60,18 +59,35 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     /// A <c>reject</c> budget is checked again atomically with the hold (the planner's state may predate a concurrent
     /// request's), and a refusal is the same 429 the planner gives. Teams without a budget hold nothing (and skip the lock).
     /// </summary>
-    public async ValueTask<IDisposable?> LeaseAsync(RoutingPolicy policy, string team, decimal estimatedUsd)
+    /// <param name="keyBudget">The calling key's own budget, held beside the team's: both or neither.</param>
+    public async ValueTask<IDisposable?> LeaseAsync(RoutingPolicy policy, string team, decimal estimatedUsd, TeamBudget? keyBudget = null)
     {
-        if (policy.Budgets.GetValueOrDefault(team) is not { } budget)
+        var teamLease = policy.Budgets.GetValueOrDefault(team) is { } budget ? await LeaseAsync(budget, estimatedUsd) : null;
+        if (keyBudget is null)
         {
-            return null;
+            return teamLease;
         }
 
+        try
+        {
+            var keyLease = await LeaseAsync(keyBudget, estimatedUsd);
+            return teamLease is null ? keyLease : new Leases(teamLease, keyLease);
+        }
+        catch
+        {
+            teamLease?.Dispose();
+            throw;
+        }
+    }
+
+    private async ValueTask<IDisposable> LeaseAsync(TeamBudget budget, decimal estimatedUsd)
+    {
+        var team = budget.Team;
         var reject = budget.OnExceed == BudgetAction.Reject;
         decimal? daily = reject ? budget.DailyUsd : null, monthly = reject ? budget.MonthlyUsd : null;
         if (!shared.Enabled)
         {
-            return tracker.TryReserve(team, estimatedUsd, daily, monthly) ?? throw Exceeded(tracker.State(team), team, budget);
+            return tracker.TryReserve(team, estimatedUsd, daily, monthly) ?? throw Exceeded(tracker.State(team), budget);
         }
 
         var keys = Keys(team);
@@ -92,7 +108,7 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
             var local = tracker.TryReserve(team, estimatedUsd, daily, monthly);
             return (local, local is null ? tracker.State(team) : null);
         });
-        return lease ?? throw Exceeded(refused ?? tracker.State(team), team, budget);
+        return lease ?? throw Exceeded(refused ?? tracker.State(team), budget);
     }
 
     /// <summary>
@@ -100,40 +116,74 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     /// it (the shared ones with Redis, so that a fleet's spend crosses the thresholds, not each replica's share) feed the
     /// budget's alerts.
     /// </summary>
-    /// <returns>This process's day and month totals before and after the cost (what its budget metrics show).</returns>
-    public (decimal DayBefore, decimal MonthBefore, decimal Day, decimal Month) Recorded(string team, decimal costUsd, DateTimeOffset at, TeamBudget? budget = null)
+    /// <param name="keyId">The key that spent it: every key's spend is counted too (<see cref="TeamBudget.KeySubject"/>), so a
+    /// budget given to a key later starts from what it has already spent.</param>
+    /// <param name="keyBudget">That key's own budget, if it has one (for its alerts).</param>
+    /// <returns>This process's day and month totals of the team before and after the cost (what its budget metrics show).</returns>
+    public (decimal DayBefore, decimal MonthBefore, decimal Day, decimal Month) Recorded(string team, decimal costUsd, DateTimeOffset at, TeamBudget? budget = null,
+        string? keyId = null, TeamBudget? keyBudget = null)
     {
         var (dayBefore, monthBefore) = tracker.Spent(team);
         tracker.Add(team, costUsd, at);
         var (dayAfter, monthAfter) = tracker.Spent(team);
+        var key = keyId is null ? null : TeamBudget.KeySubject(keyId);
+        var (keyDayBefore, keyMonthBefore) = key is null ? default : tracker.Spent(key);
+        if (key is not null)
+        {
+            tracker.Add(key, costUsd, at);
+        }
+
         var utc = at.UtcDateTime;
         if (!shared.Enabled || costUsd <= 0)
         {
-            if (budget is not null && costUsd > 0)
+            if (costUsd > 0)
             {
-                Alert(budget, dayBefore, dayAfter, monthBefore, monthAfter, utc);
+                if (budget is not null)
+                {
+                    Alert(budget, dayBefore, dayAfter, monthBefore, monthAfter, utc);
+                }
+
+                if (keyBudget is not null)
+                {
+                    Alert(keyBudget, keyDayBefore, keyDayBefore + costUsd, keyMonthBefore, keyMonthBefore + costUsd, utc);
+                }
             }
 
             return (dayBefore, monthBefore, dayAfter, monthAfter);
         }
 
-        var keys = Keys(team, utc);
         var nanos = Nanos(costUsd);
         shared.Send("budget_record", async db =>
         {
+            // The team's counters and the key's in one batch: one round trip.
             var batch = db.CreateBatch();
-            var day = batch.StringIncrementAsync(keys.Day, nanos);
-            var dayTtl = batch.KeyExpireAsync(keys.Day, TimeSpan.FromDays(3));
-            var month = batch.StringIncrementAsync(keys.Month, nanos);
-            var monthTtl = batch.KeyExpireAsync(keys.Month, TimeSpan.FromDays(35));
+            var teamTotals = Increment(batch, Keys(team, utc), nanos);
+            (Task<long>, Task<long>, Task)? keyTotals = key is null ? null : Increment(batch, Keys(key, utc), nanos);
             batch.Execute();
-            await Task.WhenAll(day, dayTtl, month, monthTtl);
-            if (budget is not null)
-            {
-                Alert(budget, (day.Result - nanos) / NanosPerUsd, day.Result / NanosPerUsd, (month.Result - nanos) / NanosPerUsd, month.Result / NanosPerUsd, utc);
-            }
+            await AlertAsync(budget, teamTotals, nanos, utc);
+            await AlertAsync(keyBudget, keyTotals, nanos, utc);
         });
         return (dayBefore, monthBefore, dayAfter, monthAfter);
+    }
+
+    private static (Task<long> Day, Task<long> Month, Task Expiries) Increment(IBatch batch, (RedisKey Day, RedisKey Month, RedisKey InFlight) keys, long nanos) => (
+        batch.StringIncrementAsync(keys.Day, nanos),
+        batch.StringIncrementAsync(keys.Month, nanos),
+        Task.WhenAll(batch.KeyExpireAsync(keys.Day, TimeSpan.FromDays(3)), batch.KeyExpireAsync(keys.Month, TimeSpan.FromDays(35))));
+
+    private async Task AlertAsync(TeamBudget? budget, (Task<long> Day, Task<long> Month, Task Expiries)? totals, long nanos, DateTime at)
+    {
+        if (totals is not { } sent)
+        {
+            return;
+        }
+
+        var (day, month) = (await sent.Day, await sent.Month);
+        await sent.Expiries;
+        if (budget is not null)
+        {
+            Alert(budget, (day - nanos) / NanosPerUsd, day / NanosPerUsd, (month - nanos) / NanosPerUsd, month / NanosPerUsd, at);
+        }
     }
 
     private void Alert(TeamBudget budget, decimal dayBefore, decimal day, decimal monthBefore, decimal month, DateTime at)
@@ -142,7 +192,7 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
         alerts?.Crossed(budget, "monthly", budget.MonthlyUsd, monthBefore, month, at);
     }
 
-    /// <summary>At start: this process's counters from the ledger; the shared ones too, unless another replica (or traffic) already set them.</summary>
+    /// <summary>At start: this process's counters from the ledger (teams, and keys as <see cref="TeamBudget.KeySubject"/>); the shared ones too, unless another replica (or traffic) already set them.</summary>
     public async Task SeedAsync(IReadOnlyDictionary<string, (decimal Day, decimal Month)> spend)
     {
         tracker.Seed(spend);
@@ -165,10 +215,10 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     }
 
     /// <summary>The one 429 of a <c>reject</c> budget, from the state that refused the request.</summary>
-    public static OpenAiException Exceeded(BudgetState state, string team, TeamBudget budget) =>
+    public static OpenAiException Exceeded(BudgetState state, TeamBudget budget) =>
         state.Exceeded(budget.DailyUsd, null) is not null
-            ? OpenAiErrors.BudgetExceeded(team, "daily", state.Day, state.InFlight, budget.DailyUsd!.Value)
-            : OpenAiErrors.BudgetExceeded(team, "monthly", state.Month, state.InFlight, budget.MonthlyUsd ?? 0);
+            ? OpenAiErrors.BudgetExceeded(budget.Holder, "daily", state.Day, state.InFlight, budget.DailyUsd!.Value)
+            : OpenAiErrors.BudgetExceeded(budget.Holder, "monthly", state.Month, state.InFlight, budget.MonthlyUsd ?? 0);
 
     private (RedisKey Day, RedisKey Month, RedisKey InFlight) Keys(string team, DateTime? at = null)
     {
@@ -180,6 +230,16 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     private static long Nanos(decimal usd) => (long)Math.Round(usd * NanosPerUsd, MidpointRounding.AwayFromZero);
 
     private static decimal Usd(RedisValue value) => value.TryParse(out long nanos) ? nanos / NanosPerUsd : 0;
+
+    /// <summary>A team's hold and its key's, released together.</summary>
+    private sealed class Leases(IDisposable team, IDisposable key) : IDisposable
+    {
+        public void Dispose()
+        {
+            team.Dispose();
+            key.Dispose();
+        }
+    }
 
     /// <summary>A shared hold, released (decremented) when its request is recorded.</summary>
     private sealed class SharedLease(SharedState shared, RedisKey inflight, long nanos) : IDisposable

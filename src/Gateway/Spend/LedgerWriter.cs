@@ -86,7 +86,7 @@ public sealed class LedgerWriter(
         var now = timeProvider.GetUtcNow().UtcDateTime;
         var dayStart = new DateTimeOffset(now.Date, TimeSpan.Zero);
         var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
-        var spend = await store.TeamSpendAsync(dayStart, monthStart, cancellationToken);
+        var spend = await store.BudgetSpendAsync(dayStart, monthStart, cancellationToken);
         await gate.SeedAsync(spend);
         Log.LedgerReady(logger, spend.Count);
         await base.StartAsync(cancellationToken);

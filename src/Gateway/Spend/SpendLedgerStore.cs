@@ -1,3 +1,4 @@
+using Gateway.Policies;
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
@@ -264,14 +265,20 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         return totals;
     }
 
-    /// <summary>Each team's spend since <paramref name="monthStart"/> and since <paramref name="dayStart"/>, to rebuild budget counters at start.</summary>
-    public async Task<IReadOnlyDictionary<string, (decimal Day, decimal Month)>> TeamSpendAsync(DateTimeOffset dayStart, DateTimeOffset monthStart, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each team's and each key's (as <see cref="Policies.TeamBudget.KeySubject"/>) spend since <paramref name="monthStart"/> and since
+    /// <paramref name="dayStart"/>, to rebuild budget counters at start.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, (decimal Day, decimal Month)>> BudgetSpendAsync(DateTimeOffset dayStart, DateTimeOffset monthStart, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT team, SUM(CASE WHEN at >= @day THEN cost_nusd ELSE 0 END), SUM(cost_nusd)
             FROM spend_ledger WHERE at >= @month GROUP BY team
+            UNION ALL
+            SELECT '{TeamBudget.KeyPrefix}' || key_id, SUM(CASE WHEN at >= @day THEN cost_nusd ELSE 0 END), SUM(cost_nusd)
+            FROM spend_ledger WHERE at >= @month GROUP BY key_id
             """;
         command.With("@day", Time(dayStart)).With("@month", Time(monthStart));
         var spend = new Dictionary<string, (decimal, decimal)>(StringComparer.Ordinal);

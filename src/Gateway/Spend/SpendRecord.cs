@@ -7,6 +7,9 @@ public sealed record SpendRecord
     public required DateTimeOffset Timestamp { get; init; }
     public required string KeyId { get; init; }
     public required string Team { get; init; }
+
+    /// <summary>The calling key's own budget, if it has one: its counters and alerts (not a ledger column; the key is).</summary>
+    public Policies.TeamBudget? KeyBudget { get; init; }
     public required string Route { get; init; }
     public required string Model { get; init; }
     public string? Category { get; init; }

@@ -29,7 +29,7 @@ public sealed class SpendRecorder(
         if (record.CostUsd > 0)
         {
             var budget = policies.Current.Budgets.GetValueOrDefault(record.Team);
-            var (dayBefore, monthBefore, day, month) = gate.Recorded(record.Team, record.CostUsd, record.Timestamp, budget);
+            var (dayBefore, monthBefore, day, month) = gate.Recorded(record.Team, record.CostUsd, record.Timestamp, budget, record.KeyId, record.KeyBudget);
             if (budget is not null)
             {
                 Watch(budget, "daily", budget.DailyUsd, dayBefore, day);

@@ -166,10 +166,14 @@ public sealed class SpendLedgerStoreTests
             Record("today-2", Day.AddHours(9), team: "support", cost: 0.25m),
         ], CancellationToken.None);
 
-        var spend = await store.TeamSpendAsync(Day, new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), CancellationToken.None);
+        var spend = await store.BudgetSpendAsync(Day, new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), CancellationToken.None);
 
         Assert.Equal((0.5m, 2.5m), spend["research"]);
         Assert.Equal((0.25m, 0.25m), spend["support"]);
+        // Each key's too, for key budgets: the records' keys are "<team>-key".
+        Assert.Equal((0.5m, 2.5m), spend["key:research-key"]);
+        Assert.Equal((0.25m, 0.25m), spend["key:support-key"]);
+        Assert.Equal(4, spend.Count);
     }
 
     [Fact]
