@@ -228,7 +228,7 @@ public sealed class PolicyAdminTests : GatewayWithUpstream
 
         await File.WriteAllTextAsync(Gateway.PolicyPath, Changed);
 
-        Assert.True(await Eventually(async () => await ServedVersion() != original, TimeSpan.FromSeconds(2)), "the edit was not applied within 2 s");
+        Assert.True(await Eventually(async () => await ServedVersion() != original, TimeSpan.FromSeconds(3)), "the edit was not applied within 3 s");
         Assert.Equal("cheap", await RouteOf("hello there"));
         using var admin = Gateway.AdminClient();
         var newest = (await Json(await admin.GetAsync("/admin/policy/history")))["entries"]![0]!;

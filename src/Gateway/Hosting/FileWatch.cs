@@ -12,7 +12,7 @@ namespace Gateway.Hosting;
 internal sealed class FileWatch : IDisposable
 {
     /// <summary>How long a file must go without change events before it is read.</summary>
-    public static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
 
     private readonly PhysicalFileProvider _files;
     private readonly IDisposable _registration;
