@@ -4,6 +4,8 @@
 #
 #   bash bench/http/run.sh                 # defaults: DURATION=10 ROUNDS=2 CONNECTIONS="1 16"
 #   DURATION=5 ROUNDS=1 bash bench/http/run.sh
+#   SHARED=1 bash bench/http/run.sh        # adds arm "shared": a gateway whose key has RPM/TPM limits and whose
+#                                          # team a reject budget, all held in a local redis-server (apt-get install redis-server)
 #
 # Prints per arm: requests/s, p50/p99 latency, and CPU time the proxy process spent per request
 # (utime+stime from /proc before and after; steadier than latency on a shared machine), then the
@@ -16,7 +18,8 @@ ROUNDS=${ROUNDS:-2}
 CONNECTIONS=${CONNECTIONS:-"1 16"}
 PROXY_CPU=${PROXY_CPU:-0}     # core for the proxies under test
 LOAD_CPU=${LOAD_CPU:-1}       # core for wrk and the upstream
-UP=5101 BARE=5102 GW=5103
+SHARED=${SHARED:-0}
+UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105
 KEY=bench-client-key-0000000001
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -39,8 +42,25 @@ Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=b
 Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" \
   taskset -c "$PROXY_CPU" "$gateway" --urls "http://127.0.0.1:$GW" & pids+=($!)
 gw_pid=$!
+arms="direct bare gateway"
+ports="$UP $BARE $GW"
+if [ "$SHARED" = 1 ]; then
+  command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)" >&2; exit 1; }
+  taskset -c "$LOAD_CPU" redis-server --port "$REDIS_PORT" --save "" --appendonly no --daemonize no >/dev/null & pids+=($!)
+  # The shipped policy plus a reject budget for the bench team that it never reaches.
+  mkdir -p "$out/policies" && cp policies/* "$out/policies/"
+  printf '  bench: { daily_usd: 1000000, on_exceed: reject }\n' >> "$out/policies/routing.yaml"
+  Logging__LogLevel__Default=Warning \
+  Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
+  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Auth__Keys__0__RpmLimit=1000000 Auth__Keys__0__TpmLimit=10000000000 \
+  Redis__ConnectionString="127.0.0.1:$REDIS_PORT" Ledger__ConnectionString="Data Source=$out/shared.db" Policies__Path="$out/policies" \
+    taskset -c "$PROXY_CPU" "$gateway" --urls "http://127.0.0.1:$SGW" & pids+=($!)
+  sgw_pid=$!
+  arms="$arms shared"
+  ports="$ports $SGW"
+fi
 
-for port in $UP $BARE $GW; do
+for port in $ports; do
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" -X GET 2>/dev/null && break
     # the upstream and bare proxy answer any path; the gateway answers /healthz
     curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null | grep -qE '^[2-5]' && break; sleep 0.2; done
@@ -53,7 +73,7 @@ to_us() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); print v+0} else 
 # run ARM BODY CONNS → appends "arm body conns rps p50us p99us cpu_us_per_req" to results
 run() {
   local arm=$1 body=$2 conns=$3 port pid
-  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; esac
+  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; shared) port=$SGW pid=$sgw_pid;; esac
   local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   BENCH_BODY="$here/$body.json" BENCH_KEY=$KEY taskset -c "$LOAD_CPU" \
     wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$here/post.lua" "http://127.0.0.1:$port/v1/chat/completions" > "$out/wrk.txt"
@@ -70,13 +90,13 @@ run() {
 }
 
 # Warm up every arm (JIT, connection pools) before measuring.
-for arm in direct bare gateway; do DURATION=2 run "$arm" chat 4; DURATION=2 run "$arm" chat-stream 4; done
+for arm in $arms; do DURATION=2 run "$arm" chat 4; DURATION=2 run "$arm" chat-stream 4; done
 : > "$out/results"
 
 for round in $(seq 1 "$ROUNDS"); do
   for conns in $CONNECTIONS; do
     for body in chat chat-stream; do
-      for arm in direct bare gateway; do run "$arm" "$body" "$conns"; done
+      for arm in $arms; do run "$arm" "$body" "$conns"; done
     done
   done
 done
@@ -93,9 +113,9 @@ END {
     printf "%-8s %-12s %5s %10.0f %9.0f %9.0f %12s %6d\n", f[1], f[2], f[3], R[k], P50[k], P99[k], C[k], err[k] | "sort -k3n -k2 -k1" }
   close("sort -k3n -k2 -k1")
   print ""
-  printf "%-12s %5s %14s %14s %16s %16s\n", "body", "conns", "cpu gw/bare", "rps gw/bare", "added p50 gw/bare", "added p99 gw/bare"
-  for (k in keys) { split(k, f, " "); if (f[1] != "gateway") continue
+  printf "%-8s %-12s %5s %14s %14s %16s %16s\n", "arm", "body", "conns", "cpu arm/bare", "rps arm/bare", "added p50 arm/bare", "added p99 arm/bare"
+  for (k in keys) { split(k, f, " "); if (f[1] != "gateway" && f[1] != "shared") continue
     b="bare "f[2]" "f[3]; d="direct "f[2]" "f[3]
     addg50=P50[k]-P50[d]; addb50=P50[b]-P50[d]; addg99=P99[k]-P99[d]; addb99=P99[b]-P99[d]
-    printf "%-12s %5s %14.2f %14.2f %9.0f/%-6.0f %9.0f/%-6.0f\n", f[2], f[3], C[k]/C[b], R[k]/R[b], addg50, addb50, addg99, addb99 }
+    printf "%-8s %-12s %5s %14.2f %14.2f %9.0f/%-6.0f %9.0f/%-6.0f\n", f[1], f[2], f[3], C[k]/C[b], R[k]/R[b], addg50, addb50, addg99, addb99 }
 }' "$out/results"

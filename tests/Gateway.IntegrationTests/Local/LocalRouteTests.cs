@@ -207,25 +207,40 @@ public sealed class LocalRouteTests : IAsyncLifetime
     {
         var gateway = await Start(null, "", ("LocalModels:tiny:MaxConcurrent", "1"), ("LocalModels:tiny:QueueTimeout", "00:00:00.050"),
             ("LocalModels:tiny:ContextSize", "4096"));
-        var slow = Post(gateway, new { model = "auto", max_tokens = 4000, seed = 1, messages = new[] { new { role = "user", content = "hello" } } });
-        await Task.Delay(300); // the slow request holds the only slot
+        using (await HoldTheOnlySlot(gateway))
+        {
+            using var refused = await Post(gateway, new { model = "auto", max_tokens = 4, messages = new[] { new { role = "user", content = "hi" } } });
 
-        using var refused = await Post(gateway, new { model = "auto", max_tokens = 4, messages = new[] { new { role = "user", content = "hi" } } });
-
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
-        Assert.Equal("model_overloaded", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
-        Assert.False(slow.IsCompleted, "the slow request finished before the second one was refused: the test did not saturate the slot");
-        (await slow).Dispose();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+            Assert.Equal("model_overloaded", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        }
 
         var withFallback = await Start(Policy(localFallbacks: "[frontier]"), "", ("LocalModels:tiny:MaxConcurrent", "1"),
             ("LocalModels:tiny:QueueTimeout", "00:00:00.050"), ("LocalModels:tiny:ContextSize", "4096"));
-        var busy = Post(withFallback, new { model = "auto", max_tokens = 4000, seed = 1, messages = new[] { new { role = "user", content = "hello" } } });
-        await Task.Delay(300);
-        using var rerouted = await Post(withFallback, new { model = "auto", messages = new[] { new { role = "user", content = "hi" } } });
-        Assert.Equal(HttpStatusCode.OK, rerouted.StatusCode);
-        Assert.Equal("frontier", rerouted.Headers.GetValues("x-gateway-route").Single());
-        (await busy).Dispose();
+        using (await HoldTheOnlySlot(withFallback))
+        {
+            using var rerouted = await Post(withFallback, new { model = "auto", messages = new[] { new { role = "user", content = "hi" } } });
+            Assert.Equal(HttpStatusCode.OK, rerouted.StatusCode);
+            Assert.Equal("frontier", rerouted.Headers.GetValues("x-gateway-route").Single());
+        }
+    }
+
+    /// <summary>
+    /// A long streamed generation that has produced its first bytes, so it certainly holds the model's only slot (a fixed
+    /// pause was not enough on a loaded CI machine); disposing it disconnects, which frees the slot.
+    /// </summary>
+    private static async Task<HttpResponseMessage> HoldTheOnlySlot(GatewayHost gateway)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "auto", stream = true, max_tokens = 4000, seed = 1, messages = new[] { new { role = "user", content = "hello" } } }),
+        };
+        var response = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var stream = await response.Content.ReadAsStreamAsync();
+        await stream.ReadAtLeastAsync(new byte[64], 1); // generation has started
+        return response;
     }
 
     [Fact]
