@@ -19,6 +19,7 @@ CONNECTIONS=${CONNECTIONS:-"1 16"}
 PROXY_CPU=${PROXY_CPU:-0}     # core for the proxies under test
 LOAD_CPU=${LOAD_CPU:-1}       # core for wrk and the upstream
 SHARED=${SHARED:-0}
+GATEWAY_ENV=${GATEWAY_ENV:-}  # extra VAR=value settings for the gateway processes only (runtime knobs under study)
 UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105
 KEY=bench-client-key-0000000001
 
@@ -40,7 +41,7 @@ bare_pid=$!
 Logging__LogLevel__Default=Warning \
 Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
 Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" \
-  taskset -c "$PROXY_CPU" "$gateway" --urls "http://127.0.0.1:$GW" & pids+=($!)
+  taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$gateway" --urls "http://127.0.0.1:$GW" & pids+=($!)
 gw_pid=$!
 arms="direct bare gateway"
 ports="$UP $BARE $GW"
@@ -54,7 +55,7 @@ if [ "$SHARED" = 1 ]; then
   Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
   Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Auth__Keys__0__RpmLimit=1000000 Auth__Keys__0__TpmLimit=10000000000 \
   Redis__ConnectionString="127.0.0.1:$REDIS_PORT" Ledger__ConnectionString="Data Source=$out/shared.db" Policies__Path="$out/policies" \
-    taskset -c "$PROXY_CPU" "$gateway" --urls "http://127.0.0.1:$SGW" & pids+=($!)
+    taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$gateway" --urls "http://127.0.0.1:$SGW" & pids+=($!)
   sgw_pid=$!
   arms="$arms shared"
   ports="$ports $SGW"
@@ -89,8 +90,11 @@ run() {
   echo "$arm $body $conns $rps $p50 $p99 $cpu_us $errors" >> "$out/results"
 }
 
-# Warm up every arm (JIT, connection pools) before measuring.
-for arm in $arms; do DURATION=2 run "$arm" chat 4; DURATION=2 run "$arm" chat-stream 4; done
+# Warm up every arm (JIT, connection pools) before measuring. The gateway compiles ~13,000 methods and, with tiered
+# PGO on a busy core, needs ~20 s of traffic before its code is at tier 1 (DOTNET_JitStdOutFile + JitDisasmSummary:
+# ~1,000 methods still compiled in the second 10 s of load, ~300 in the third); a 2 s warm-up measured the JIT.
+WARMUP=${WARMUP:-10}
+for arm in $arms; do DURATION=$WARMUP run "$arm" chat 16; DURATION=$WARMUP run "$arm" chat-stream 16; done
 : > "$out/results"
 
 for round in $(seq 1 "$ROUNDS"); do

@@ -40,6 +40,9 @@ public sealed class SharedState : IDisposable
             parsed.AbortOnConnectFail = false;
             parsed.SyncTimeout = parsed.AsyncTimeout = (int)Options.Timeout.TotalMilliseconds;
             parsed.ConnectTimeout = Math.Max(parsed.ConnectTimeout, 1000);
+            // Replies are completed on the .NET thread pool rather than on the library's own I/O threads: one thread
+            // hop less per round trip on a small (2-core) machine (measured in docs/benchmarks.md).
+            parsed.SocketManager = SocketManager.ThreadPool;
             _connection = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(parsed));
         }
     }

@@ -35,9 +35,9 @@ public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, 
         }
 
         var facts = new RequestFacts(team, keyId, headers, await relevance.MeasureAsync(policy, request, cancellationToken),
-            await budgets.StateForAsync(policy, team), outputTokens.Typical,
+            await budgets.StateForAsync(policy, team, exact: trace is not null), outputTokens.Typical,
             request.PreviousResponseId is { } previous ? await responses.FindAsync(previous, team) : null,
-            keyBudget, keyBudget is null ? default : await budgets.StateAsync(keyBudget.Team));
+            keyBudget, keyBudget is null ? default : await budgets.StateAsync(keyBudget, exact: trace is not null));
         var step = timeProvider.GetTimestamp();
         try
         {

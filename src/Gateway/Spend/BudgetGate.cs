@@ -35,11 +35,21 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
         """);
 
     /// <summary>What the planner sees of <paramref name="team"/>'s budget: its spend and in-flight estimates, or nothing when it has no budget.</summary>
-    public ValueTask<BudgetState> StateForAsync(RoutingPolicy policy, string team) =>
-        policy.Budgets.ContainsKey(team) ? StateAsync(team) : default;
+    /// <param name="exact">Read the shared totals even for a <c>reject</c> budget (an explanation shows them).</param>
+    public ValueTask<BudgetState> StateForAsync(RoutingPolicy policy, string team, bool exact = false) =>
+        policy.Budgets.GetValueOrDefault(team) is { } budget ? StateAsync(budget, exact) : default;
 
-    /// <summary>The spend and in-flight estimates counted for <paramref name="team"/>: a team, or a key's <see cref="TeamBudget.KeySubject"/>.</summary>
-    public async ValueTask<BudgetState> StateAsync(string team)
+    /// <summary>
+    /// The spend and in-flight estimates counted for <paramref name="budget"/> (a team's, or a key's). With Redis, a
+    /// <c>reject</c> budget is judged on this replica's counters here (a lower bound of the fleet's: what it recorded
+    /// and seeded) and authoritatively by the lease, whose script checks the shared totals and holds in one round trip;
+    /// reading them here as well would cost a second round trip and change no outcome. A <c>downgrade</c> budget has
+    /// no lease check, so its shared totals are read here.
+    /// </summary>
+    public ValueTask<BudgetState> StateAsync(TeamBudget budget, bool exact = false) =>
+        !shared.Enabled || (budget.OnExceed == BudgetAction.Reject && !exact) ? new(tracker.State(budget.Team)) : SharedStateAsync(budget.Team);
+
+    private async ValueTask<BudgetState> SharedStateAsync(string team)
     {
         if (!shared.Enabled)
         {
