@@ -19,8 +19,9 @@ CONNECTIONS=${CONNECTIONS:-"1 16"}
 PROXY_CPU=${PROXY_CPU:-0}     # core for the proxies under test
 LOAD_CPU=${LOAD_CPU:-1}       # core for wrk and the upstream
 SHARED=${SHARED:-0}
+NOCLF=${NOCLF:-0}             # 1: adds arm "noclf", the gateway with Classifier:OnRequestPath=false (the classifier's share)
 GATEWAY_ENV=${GATEWAY_ENV:-}  # extra VAR=value settings for the gateway processes only (runtime knobs under study)
-UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105
+UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106
 KEY=bench-client-key-0000000001
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -61,6 +62,16 @@ if [ "$SHARED" = 1 ]; then
   ports="$ports $SGW"
 fi
 
+if [ "$NOCLF" = 1 ]; then
+  Logging__LogLevel__Default=Warning Classifier__OnRequestPath=false \
+  Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
+  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/noclf.db" \
+    taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$gateway" --urls "http://127.0.0.1:$NGW" & pids+=($!)
+  ngw_pid=$!
+  arms="$arms noclf"
+  ports="$ports $NGW"
+fi
+
 for port in $ports; do
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" -X GET 2>/dev/null && break
     # the upstream and bare proxy answer any path; the gateway answers /healthz
@@ -74,7 +85,7 @@ to_us() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); print v+0} else 
 # run ARM BODY CONNS → appends "arm body conns rps p50us p99us cpu_us_per_req" to results
 run() {
   local arm=$1 body=$2 conns=$3 port pid
-  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; shared) port=$SGW pid=$sgw_pid;; esac
+  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; shared) port=$SGW pid=$sgw_pid;; noclf) port=$NGW pid=$ngw_pid;; esac
   local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   BENCH_BODY="$here/$body.json" BENCH_KEY=$KEY taskset -c "$LOAD_CPU" \
     wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$here/post.lua" "http://127.0.0.1:$port/v1/chat/completions" > "$out/wrk.txt"
@@ -118,7 +129,7 @@ END {
   close("sort -k3n -k2 -k1")
   print ""
   printf "%-8s %-12s %5s %14s %14s %16s %16s\n", "arm", "body", "conns", "cpu arm/bare", "rps arm/bare", "added p50 arm/bare", "added p99 arm/bare"
-  for (k in keys) { split(k, f, " "); if (f[1] != "gateway" && f[1] != "shared") continue
+  for (k in keys) { split(k, f, " "); if (f[1] == "direct" || f[1] == "bare") continue
     b="bare "f[2]" "f[3]; d="direct "f[2]" "f[3]
     addg50=P50[k]-P50[d]; addb50=P50[b]-P50[d]; addg99=P99[k]-P99[d]; addb99=P99[b]-P99[d]
     printf "%-8s %-12s %5s %14.2f %14.2f %9.0f/%-6.0f %9.0f/%-6.0f\n", f[1], f[2], f[3], C[k]/C[b], R[k]/R[b], addg50, addb50, addg99, addb99 }

@@ -107,6 +107,25 @@ public sealed class ClassifierTests : GatewayWithUpstream
     }
 
     [Fact]
+    public async Task OffTheRequestPath_RequestsAreServedUnclassified_AndClassifyStillAnswers()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Upstream.BaseUrl,
+            settings: new Dictionary<string, string?> { ["Classifier:OnRequestPath"] = "false" });
+
+        using var response = await gateway.Client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "auto",
+            messages = new[] { new { role = "user", content = "Write a haiku about the sea at night." } },
+        });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("gateway_classifications_total{", await gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+
+        using var admin = gateway.AdminClient();
+        using var classified = await admin.PostAsJsonAsync("/admin/classify", new { prompt = "Write a haiku about the sea at night." });
+        Assert.Equal(HttpStatusCode.OK, classified.StatusCode);
+    }
+
+    [Fact]
     public async Task Embeddings_AreNotClassified()
     {
         using var response = await Gateway.Client.PostAsJsonAsync("/v1/embeddings", new { model = "embed-model", input = "hello" });

@@ -16,4 +16,12 @@ public sealed class ClassifierOptions
 
     /// <summary>Swap in a retrained model when the file changes (default true). A model that fails to load is ignored and the current one kept.</summary>
     public bool ReloadOnChange { get; set; } = true;
+
+    /// <summary>
+    /// Classify every generative request (default true). False: requests are routed without a category or
+    /// <c>needs_strong</c> (rules on them never match, the objective scores without them, the ledger's category is
+    /// empty); <c>/admin/classify</c> still works. For deployments that route by model and rules alone, and for
+    /// measuring the classifier's share of the hot path (<c>bench/http/run.sh</c>, arm <c>noclf</c>).
+    /// </summary>
+    public bool OnRequestPath { get; set; } = true;
 }

@@ -16,18 +16,21 @@ public sealed record PlannedRequest(PromptClassification? Classification, Reques
 /// diverge from serving it.
 /// </summary>
 public sealed class RequestPlanner(Router router, RetrievalRelevance relevance, BudgetGate budgets, OutputTokenStats outputTokens,
-    ResponseAffinity responses, GatewayMetrics metrics, TimeProvider timeProvider, IPromptClassifier? classifier = null)
+    ResponseAffinity responses, GatewayMetrics metrics, TimeProvider timeProvider, IPromptClassifier? classifier = null,
+    Microsoft.Extensions.Options.IOptions<ClassifierOptions>? classifierOptions = null)
 {
+    private readonly IPromptClassifier? _classifier = classifierOptions?.Value.OnRequestPath == false ? null : classifier;
+
     /// <param name="trace">Filled for an explanation (which then leaves the live path's timing metrics alone).</param>
     /// <param name="keyBudget">The calling key's own budget, if it has one.</param>
     public async Task<PlannedRequest> PlanAsync(RoutingPolicy policy, OpenAiRequest request, string team, string keyId,
         IHeaderDictionary? headers, DecisionTrace? trace, CancellationToken cancellationToken, TeamBudget? keyBudget = null)
     {
         PromptClassification? classification = null;
-        if (request.Operation.IsGenerative() && classifier is not null)
+        if (request.Operation.IsGenerative() && _classifier is not null)
         {
             var started = timeProvider.GetTimestamp();
-            classification = classifier.Classify(request.Conversation);
+            classification = _classifier.Classify(request.Conversation);
             if (trace is null)
             {
                 metrics.ClassifierTime(timeProvider.GetElapsedTime(started));
