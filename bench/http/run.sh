@@ -101,10 +101,10 @@ run() {
   echo "$arm $body $conns $rps $p50 $p99 $cpu_us $errors" >> "$out/results"
 }
 
-# Warm up every arm (JIT, connection pools) before measuring. The gateway compiles ~13,000 methods and, with tiered
-# PGO on a busy core, needs ~20 s of traffic before its code is at tier 1 (DOTNET_JitStdOutFile + JitDisasmSummary:
-# ~1,000 methods still compiled in the second 10 s of load, ~300 in the third); a 2 s warm-up measured the JIT.
-WARMUP=${WARMUP:-10}
+# Warm up every arm (JIT, connection pools) before measuring. The gateway compiles ~13,000 methods and, pinned to one
+# saturated core with tiered PGO, runs instrumented and tier-0 code for about a minute of load before its CPU per
+# request settles (docs/benchmarks.md, "Warm-up"); a 2 s warm-up measured the JIT. 30 s per body is 60 s per arm.
+WARMUP=${WARMUP:-30}
 for arm in $arms; do DURATION=$WARMUP run "$arm" chat 16; DURATION=$WARMUP run "$arm" chat-stream 16; done
 : > "$out/results"
 
