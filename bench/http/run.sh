@@ -6,6 +6,9 @@
 #   DURATION=5 ROUNDS=1 bash bench/http/run.sh
 #   SHARED=1 bash bench/http/run.sh        # adds arm "shared": a gateway whose key has RPM/TPM limits and whose
 #                                          # team a reject budget, all held in a local redis-server (apt-get install redis-server)
+#   NOCLF=1 bash bench/http/run.sh         # adds arm "noclf": the gateway with Classifier:OnRequestPath=false
+#   NGINX=0 bash bench/http/run.sh         # leaves out arm "nginx" (on by default when nginx is installed)
+#   WARMUP=30                              # seconds of c=16 load per arm and body before measuring (default 30)
 #
 # Prints per arm: requests/s, p50/p99 latency, and CPU time the proxy process spent per request
 # (utime+stime from /proc before and after; steadier than latency on a shared machine), then the
@@ -19,9 +22,10 @@ CONNECTIONS=${CONNECTIONS:-"1 16"}
 PROXY_CPU=${PROXY_CPU:-0}     # core for the proxies under test
 LOAD_CPU=${LOAD_CPU:-1}       # core for wrk and the upstream
 SHARED=${SHARED:-0}
+NGINX=${NGINX:-1}             # 1 (default, when nginx is installed): arm "nginx", a second baseline proxy (one process, no buffering)
 NOCLF=${NOCLF:-0}             # 1: adds arm "noclf", the gateway with Classifier:OnRequestPath=false (the classifier's share)
 GATEWAY_ENV=${GATEWAY_ENV:-}  # extra VAR=value settings for the gateway processes only (runtime knobs under study)
-UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106
+UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106 NGX=5107
 KEY=bench-client-key-0000000001
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -62,6 +66,39 @@ if [ "$SHARED" = 1 ]; then
   ports="$ports $SGW"
 fi
 
+if [ "$NGINX" = 1 ] && command -v nginx >/dev/null; then
+  mkdir -p "$out/nginx"
+  cat > "$out/nginx/nginx.conf" <<CONF
+user root;
+daemon off;
+master_process off;
+worker_processes 1;
+pid $out/nginx/nginx.pid;
+error_log $out/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $out/nginx/body;
+  proxy_temp_path $out/nginx/proxy;
+  upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGX;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+CONF
+  taskset -c "$PROXY_CPU" nginx -c "$out/nginx/nginx.conf" -p "$out/nginx" & pids+=($!)
+  ngx_pid=$!
+  arms="$arms nginx"
+  ports="$ports $NGX"
+fi
+
 if [ "$NOCLF" = 1 ]; then
   Logging__LogLevel__Default=Warning Classifier__OnRequestPath=false \
   Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
@@ -85,7 +122,7 @@ to_us() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); print v+0} else 
 # run ARM BODY CONNS → appends "arm body conns rps p50us p99us cpu_us_per_req" to results
 run() {
   local arm=$1 body=$2 conns=$3 port pid
-  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; shared) port=$SGW pid=$sgw_pid;; noclf) port=$NGW pid=$ngw_pid;; esac
+  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; shared) port=$SGW pid=$sgw_pid;; noclf) port=$NGW pid=$ngw_pid;; nginx) port=$NGX pid=$ngx_pid;; esac
   local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   BENCH_BODY="$here/$body.json" BENCH_KEY=$KEY taskset -c "$LOAD_CPU" \
     wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$here/post.lua" "http://127.0.0.1:$port/v1/chat/completions" > "$out/wrk.txt"
