@@ -23,6 +23,7 @@ PROXY_CPU=${PROXY_CPU:-0}     # core for the proxies under test
 LOAD_CPU=${LOAD_CPU:-1}       # core for wrk and the upstream
 SHARED=${SHARED:-0}
 NGINX=${NGINX:-1}             # 1 (default, when nginx is installed): arm "nginx", a second baseline proxy (one process, no buffering)
+TTFB=${TTFB:-1}               # 1 (default): after the rounds, the streamed first event's relay delay through each proxy (c=1)
 NOCLF=${NOCLF:-0}             # 1: adds arm "noclf", the gateway with Classifier:OnRequestPath=false (the classifier's share)
 GATEWAY_ENV=${GATEWAY_ENV:-}  # extra VAR=value settings for the gateway processes only (runtime knobs under study)
 UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106 NGX=5107
@@ -152,6 +153,16 @@ for round in $(seq 1 "$ROUNDS"); do
     done
   done
 done
+
+if [ "$TTFB" = 1 ]; then
+  echo
+  echo "first streamed event, one request at a time: upstream write -> client read (relay) and request -> first event (ttfb), µs"
+  for arm in $arms; do
+    case $arm in direct) port=$UP;; bare) port=$BARE;; gateway) port=$GW;; shared) port=$SGW;; noclf) port=$NGW;; nginx) port=$NGX;; esac
+    printf '%-8s ' "$arm"
+    taskset -c "$LOAD_CPU" "$servers" ttfb --target "http://127.0.0.1:$port" --key "$KEY" --body "$here/chat-stream.json" --requests 300
+  done
+fi
 
 echo
 echo "duration=${DURATION}s rounds=$ROUNDS proxies on cpu $PROXY_CPU, wrk+upstream on cpu $LOAD_CPU; medians over rounds"
