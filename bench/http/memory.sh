@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Resident memory of the gateway (no local model): idle after start, after a minute of load, right after a few
+# 15 MiB request bodies, and 30 s later (does the high-water mark come back?).
+#
+#   bash bench/http/memory.sh
+#
+# Prints RSS (VmRSS) and its high-water mark (VmHWM) from /proc at each step. Needs wrk and the .NET SDK.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+UP=5201 GW=5203
+KEY=bench-client-key-0000000001
+out=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
+trap cleanup EXIT
+
+dotnet build -c Release -v q -nologo src/Gateway/Gateway.csproj >/dev/null
+dotnet build -c Release -v q -nologo bench/Gateway.Bench.Servers/Gateway.Bench.Servers.csproj >/dev/null
+bench/Gateway.Bench.Servers/bin/Release/net10.0/Gateway.Bench.Servers upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
+Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=k \
+Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/g.db" \
+  src/Gateway/bin/Release/net10.0/Gateway --urls "http://127.0.0.1:$GW" > "$out/gw.log" 2>&1 & pids+=($!)
+gw=$!
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$GW/healthz" && break; sleep 0.2; done
+
+mem() { printf '%-34s RSS %6d MiB   high-water %6d MiB\n' "$1" $(( $(awk '/VmRSS/ {print $2}' /proc/$gw/status) / 1024 )) $(( $(awk '/VmHWM/ {print $2}' /proc/$gw/status) / 1024 )); }
+
+sleep 5; mem "idle after start"
+BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY wrk -t1 -c4 -d60s -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions" > "$out/wrk.txt"
+echo "  ($(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt") req/s during the minute of load)"
+mem "after 60 s of load (c=4, 2 KB chat)"
+sleep 10; mem "idle 10 s later"
+
+# A 15 MiB chat body: one user message of 15 MiB of text (under the 16 MiB default limit).
+python3 - "$out/big.json" <<'PY'
+import json, sys
+text = ("All work and no play makes a long prompt. " * 400000)[: 15 * 1024 * 1024 - 200]
+json.dump({"model": "auto", "messages": [{"role": "user", "content": text}]}, open(sys.argv[1], "w"))
+PY
+for i in 1 2 3 4 5; do
+  curl -s -o /dev/null -w "  15 MiB body $i: HTTP %{http_code} in %{time_total}s\n" -H "Authorization: Bearer $KEY" \
+    -H "Content-Type: application/json" --data-binary @"$out/big.json" "http://127.0.0.1:$GW/v1/chat/completions"
+done
+mem "right after five 15 MiB bodies"
+sleep 30; mem "30 s later"
+BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY wrk -t1 -c4 -d10s -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions" > /dev/null
+sleep 5; mem "after 10 s more of small requests"
