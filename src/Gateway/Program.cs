@@ -18,16 +18,13 @@ if (StartupCheck.Problems(app.Services) is { Count: > 0 } problems)
 // built without this file); a database upgraded by a newer release stops this one, exit code 2.
 try
 {
-    await app.Services.GetRequiredService<GatewayDatabase>().MigrateAsync(CancellationToken.None);
+    await SchemaMigrationService.MigrateAtStartAsync(app.Services.GetRequiredService<GatewayDatabase>(),
+        app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<SchemaMigrationService>(), CancellationToken.None);
 }
 catch (SchemaTooNewException ex)
 {
     Console.Error.WriteLine($"The gateway cannot start: {ex.Message}");
     return 2;
-}
-catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException)
-{
-    // Not reachable yet: the ledger buffers, and the first connection that succeeds migrates.
 }
 
 // The offline form of POST /admin/policy/simulate, against the configured ledger.

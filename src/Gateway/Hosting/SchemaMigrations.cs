@@ -171,12 +171,20 @@ public static class GatewaySchema
 /// </summary>
 internal sealed class SchemaMigrationService(GatewayDatabase database, ILogger<SchemaMigrationService> logger) : IHostedService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    // Program has usually done it already (before the host started); then there is nothing to do.
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        database.SchemaVersion is null ? MigrateAtStartAsync(database, logger, cancellationToken) : Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>What both <c>Program</c> (before the host starts) and this service do at start.</summary>
+    /// <exception cref="SchemaTooNewException">The database was upgraded by a newer release: the gateway must not start.</exception>
+    public static async Task MigrateAtStartAsync(GatewayDatabase database, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
             var version = await database.MigrateAsync(cancellationToken);
-            logger.LogInformation("Database schema at version {Version}.", version);
+            logger.LogDebug("Database schema at version {Version}.", version); // not Information: `simulate` writes JSON to stdout
         }
         catch (SchemaTooNewException ex)
         {
@@ -188,6 +196,4 @@ internal sealed class SchemaMigrationService(GatewayDatabase database, ILogger<S
             logger.LogWarning("The database cannot be reached to check its schema ({Reason}); the first connection that succeeds will.", ex.Message);
         }
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -52,7 +52,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
     public async Task AppendAsync(DateTimeOffset at, string actor, string source, RoutingPolicy? before, RoutingPolicy after, CancellationToken cancellationToken,
         string? simulation = null)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO policy_audit (at, actor, source, version_before, version_after, diff, document, simulation)
@@ -72,7 +72,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
     /// <summary>Newest first.</summary>
     public async Task<IReadOnlyList<PolicyAuditEntry>> HistoryAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, at, actor, source, version_before, version_after, diff, simulation FROM policy_audit ORDER BY id DESC LIMIT @limit;";
         command.With("@limit", limit);
@@ -97,7 +97,7 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
     /// <summary>The document of the newest applied change that produced <paramref name="version"/>.</summary>
     public async Task<string?> DocumentAsync(string version, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT document FROM policy_audit WHERE version_after = @version ORDER BY id DESC LIMIT 1;";
         command.With("@version", version);
@@ -106,15 +106,10 @@ public sealed class PolicyAuditStore(GatewayDatabase database)
 
     public async Task<string?> LastVersionAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT version_after FROM policy_audit ORDER BY id DESC LIMIT 1;";
         return await command.ExecuteScalarAsync(cancellationToken) as string;
-    }
-
-    private async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        return await database.OpenAsync(cancellationToken);
     }
 
     /// <summary>Changed lines only, <c>-</c>/<c>+</c> with their line numbers.</summary>

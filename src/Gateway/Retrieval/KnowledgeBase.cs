@@ -55,7 +55,7 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
         try
         {
             var current = await LoadAsync(collection, cancellationToken);
-            await using var connection = await OpenAsync(cancellationToken);
+            await using var connection = await database.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await DeleteRowsAsync(connection, transaction, collection, id, cancellationToken);
             await using (var insert = connection.CreateCommand())
@@ -94,7 +94,7 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
         try
         {
             var current = await LoadAsync(collection, cancellationToken);
-            await using var connection = await OpenAsync(cancellationToken);
+            await using var connection = await database.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var deleted = await DeleteRowsAsync(connection, transaction, collection, id, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -110,7 +110,7 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
     /// <summary>The collection's documents, or null when it has none (an unknown collection).</summary>
     public async Task<IReadOnlyList<KnowledgeDocument>?> ListAsync(string collection, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, title, source, chunks, characters, ingested_at FROM knowledge_documents WHERE collection = @c ORDER BY id;";
         command.With("@c", collection);
@@ -176,7 +176,7 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
             return loaded;
         }
 
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT c.document_id, c.ordinal, d.title, d.source, c.text, c.embedding
@@ -210,11 +210,6 @@ public sealed class KnowledgeBase(GatewayDatabase database, MiniLmEmbedder embed
         document.CommandText = "DELETE FROM knowledge_documents WHERE collection = @c AND id = @id;";
         document.With("@c", collection).With("@id", id);
         return await document.ExecuteNonQueryAsync(cancellationToken) > 0;
-    }
-
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        return await database.OpenAsync(cancellationToken);
     }
 
     public void Dispose()

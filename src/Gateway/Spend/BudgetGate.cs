@@ -51,11 +51,6 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
 
     private async ValueTask<BudgetState> SharedStateAsync(string team)
     {
-        if (!shared.Enabled)
-        {
-            return tracker.State(team);
-        }
-
         var keys = Keys(team);
         return await shared.RunAsync("budget_state", async db =>
         {

@@ -145,7 +145,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
     }
 
     // Types are explicit: a prepared statement must not take them from the first row, whose values may be NULL.
@@ -166,7 +166,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
     /// <summary>Writes a batch in one transaction, with one prepared statement for all its rows.</summary>
     public async Task AppendAsync(IReadOnlyList<SpendRecord> records, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -232,7 +232,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
             sql.Append(" GROUP BY ").Append(groups).Append(" ORDER BY ").Append(groups);
         }
 
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = sql.ToString();
         command.With("@from", Time(query.From)).With("@to", Time(query.To));
@@ -271,7 +271,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
     /// </summary>
     public async Task<IReadOnlyDictionary<string, (decimal Day, decimal Month)>> BudgetSpendAsync(DateTimeOffset dayStart, DateTimeOffset monthStart, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT team, SUM(CASE WHEN at >= @day THEN cost_nusd ELSE 0 END), SUM(cost_nusd)
@@ -299,7 +299,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
     public async IAsyncEnumerable<LedgerRow> RowsAsync(DateTimeOffset from, DateTimeOffset to, string? team,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT at, team, key_id, route, model, category, status, prompt_tokens, completion_tokens, cached_prompt_tokens,
@@ -321,8 +321,4 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
 
     private static long Long(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        return await database.OpenAsync(cancellationToken);
-    }
 }
