@@ -52,7 +52,7 @@ internal static class CategoryStudy
             var train = Enumerable.Range(0, rows.Count).Where(i => !test.Contains(i)).ToArray();
             var trainRows = train.Select(i => rows[i]).ToList();
             var model = CategoryMlp.Train(train.Select(i => features[i]).ToList(), train.Select(i => y[i]).ToList(),
-                RealData.BalancedWeights(trainRows), Labels.Length, options, TextWriter.Null);
+                RealData.BalancedWeights(trainRows, options.SourcePower), Labels.Length, options, TextWriter.Null);
             var local = fold.Test.Select(i =>
             {
                 var p = model.Predict(features[i]);

@@ -78,7 +78,7 @@ internal static class RealData
     /// teach "foreign means chat"); within that, each source counts by the square root of its size, so
     /// one 2,000-row source does not define a label. Each factor is capped at 5× the plain weight.
     /// </summary>
-    public static float[] BalancedWeights(IReadOnlyList<LabelledPrompt> rows)
+    public static float[] BalancedWeights(IReadOnlyList<LabelledPrompt> rows, double sourcePower = 0.5)
     {
         var n = rows.Count;
         var weights = new float[n];
@@ -100,10 +100,10 @@ internal static class RealData
                 // Cap: a handful of rows must not be multiplied into a label's definition.
                 target = Math.Min(target, part.Length * 5.0 * labelWeight / index.Length);
                 var sources = part.GroupBy(i => rows[i].Source).ToArray();
-                var norm = sources.Sum(g => Math.Sqrt(g.Count()));
+                var norm = sources.Sum(g => Math.Pow(g.Count(), sourcePower));
                 foreach (var source in sources)
                 {
-                    var perRow = target * Math.Sqrt(source.Count()) / norm / source.Count();
+                    var perRow = target * Math.Pow(source.Count(), sourcePower) / norm / source.Count();
                     foreach (var i in source)
                     {
                         weights[i] = (float)perRow;

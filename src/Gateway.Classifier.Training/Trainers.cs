@@ -31,6 +31,15 @@ internal sealed record TrainingOptions
     /// </summary>
     public int NeighbourStudy { get; init; }
 
+    /// <summary>
+    /// Share of training examples (per epoch) seen without their hashed n-grams, so the dense embedding path must
+    /// classify on its own too (modality dropout): n-grams memorise a source's surface form.
+    /// </summary>
+    public float NgramDropout { get; init; }
+
+    /// <summary>Within a label, each source counts by its size to this power (0.5: square root; 0: every source equal).</summary>
+    public double SourcePower { get; init; } = 0.5;
+
     /// <summary>Dimensions the MiniLM token table is reduced to by PCA.</summary>
     public int TableDimensions { get; init; } = 128;
 
@@ -62,6 +71,7 @@ internal sealed record PromptFeatures(SparseFeatures Sparse, float[] Dense, floa
 internal sealed class CategoryMlp
 {
     private const float Epsilon = 1e-8f;
+    private static readonly SparseFeatures NoNgrams = new([], []);
 
     public CategoryMlp(int buckets, int dense, int hidden, int classes, Random random)
     {
@@ -123,7 +133,8 @@ internal sealed class CategoryMlp
             foreach (var e in order)
             {
                 var w = weights?[e] ?? 1f;
-                model.Forward(x[e], pre, h, p);
+                var example = options.NgramDropout > 0 && random.NextDouble() < options.NgramDropout ? x[e] with { Sparse = NoNgrams } : x[e];
+                model.Forward(example, pre, h, p);
                 loss -= w * Math.Log(Math.Max(p[y[e]], 1e-12f));
                 correct += ArgMax(p) == y[e] ? 1 : 0;
 
@@ -157,7 +168,7 @@ internal sealed class CategoryMlp
                     Step(model.B1, gb1, k, dh[k], lr);
                 }
 
-                var dense = x[e].Dense;
+                var dense = example.Dense;
                 for (var j = 0; j < dense.Length; j++)
                 {
                     var row = j * model.Hidden;
@@ -168,7 +179,7 @@ internal sealed class CategoryMlp
                     }
                 }
 
-                var features = x[e].Sparse;
+                var features = example.Sparse;
                 for (var j = 0; j < features.Indices.Length; j++)
                 {
                     var row = (int)features.Indices[j] * model.Hidden;

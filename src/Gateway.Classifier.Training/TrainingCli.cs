@@ -43,16 +43,27 @@ internal static class TrainingCli
         {
             Description = "needs_strong evaluation: also score a similarity-weighted k-nearest-neighbour ranker with this many neighbours (0: off).",
         };
+        var ngramDropout = new Option<float>("--ngram-dropout")
+        {
+            Description = "Share of training examples seen without their n-grams each epoch (the embedding path learns to classify alone).",
+        };
+        var sourcePower = new Option<double>("--source-power")
+        {
+            Description = "Within a label, a source's weight grows with its size to this power (0.5: square root; 0: sources equal).",
+            DefaultValueFactory = _ => 0.5,
+        };
         TrainingOptions Options(ParseResult parse) => new()
         {
             Seed = parse.GetValue(seed), Hidden = parse.GetValue(hidden), CategoryEpochs = parse.GetValue(epochs),
             CategoryLearningRate = parse.GetValue(lr), TableDimensions = parse.GetValue(dims),
             GroupIntercepts = parse.GetValue(groupIntercepts), NeighbourStudy = parse.GetValue(neighbourStudy),
+            NgramDropout = parse.GetValue(ngramDropout), SourcePower = parse.GetValue(sourcePower),
         };
 
         var train = new Command("train", "Train the classifier, export ONNX + labels + model card, and evaluate the recipe held out by source.")
         {
             categories, generated, preferences, output, cache, dims, seed, hidden, epochs, lr, evaluation, groupIntercepts, neighbourStudy,
+            ngramDropout, sourcePower,
         };
         train.SetAction(parse => TrainingRun.Train(
             parse.GetValue(categories)!, parse.GetValue(generated), parse.GetValue(preferences) ?? [], parse.GetValue(output)!,
@@ -66,7 +77,7 @@ internal static class TrainingCli
         };
         var study = new Command("study", "Compare feature designs: leave-one-source-out and a stratified split over the real corpus, beside baselines.")
         {
-            categories, generated, designs, cache, dims, seed, hidden, epochs, lr,
+            categories, generated, designs, cache, dims, seed, hidden, epochs, lr, ngramDropout, sourcePower,
         };
         study.SetAction(parse => StudyCommand.Run(
             parse.GetValue(categories)!, parse.GetValue(generated), parse.GetValue(designs) ?? [], parse.GetValue(cache)!, Options(parse), Console.Out));

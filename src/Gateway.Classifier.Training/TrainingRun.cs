@@ -41,7 +41,7 @@ internal static class TrainingRun
         var set = options.Features & (FeatureSet.Ngrams | FeatureSet.TokenTable);
         var features = rows.Select(r => featurizer.Features(r.Request, table, set)).ToList();
         var y = rows.Select(r => Array.IndexOf(Labels, r.Label)).ToList();
-        var mlp = CategoryMlp.Train(features, y, RealData.BalancedWeights(rows), Labels.Length, options, log);
+        var mlp = CategoryMlp.Train(features, y, RealData.BalancedWeights(rows, options.SourcePower), Labels.Length, options, log);
 
         var preferences = Datasets.ReadPreferences(preferencePaths);
         log.WriteLine($"preferences: {preferences.Count} prompts from {preferences.Select(p => p.Source).Distinct().Count()} sources");

@@ -12,23 +12,7 @@ public static class AdminEndpoints
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder endpoints)
     {
         var admin = endpoints.MapGroup("/admin").RequireAdminKey();
-        admin.MapGet("/status", (IPolicyProvider policies, OnnxPromptClassifier classifier, UpstreamRegistry upstreams, ClientKeyStore keys,
-            Targets.Local.LocalModelHost localModels, Hosting.GatewayDatabase database) =>
-        {
-            var policy = policies.Current;
-            return TypedResults.Ok(new AdminStatus(
-                policy.Version,
-                classifier.ModelVersion ?? "not loaded",
-                policy.DefaultRoute.Name,
-                policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks, r.Available, r.UnavailableReason)).ToArray(),
-                upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.Deployments.All(d => d.ApiKey is not null), u.CircuitState,
-                    u.Deployments.Select(d => new AdminDeploymentStatus(d.Name, d.BaseUrl, d.Priority, d.Weight, d.Circuit.State)).ToArray())).ToArray(),
-                localModels.Names.Order(StringComparer.Ordinal)
-                    .Select(n => localModels[n] is { } m ? new AdminLocalModelStatus(n, m.Options.Path, m.Failure is null, m.Failure) : new AdminLocalModelStatus(n, "", false, "not loaded yet"))
-                    .ToArray(),
-                keys.Count,
-                new AdminSchemaStatus(database.SchemaVersion, Hosting.GatewaySchema.Latest)));
-        });
+        admin.MapGet("/status", (HttpContext http) => TypedResults.Ok(AdminStatus.Of(http.RequestServices)));
         // Scopes by area; /status needs any admin key.
         var policy = admin.MapGroup("").RequireScope(AdminScopes.PolicyWrite);
         policy.MapClassify();
@@ -49,7 +33,29 @@ public sealed record AdminStatus(
     [property: JsonPropertyName("upstreams")] IReadOnlyList<AdminUpstreamStatus> Upstreams,
     [property: JsonPropertyName("local_models")] IReadOnlyList<AdminLocalModelStatus> LocalModels,
     [property: JsonPropertyName("client_keys")] int ClientKeys,
-    [property: JsonPropertyName("schema")] AdminSchemaStatus Schema);
+    [property: JsonPropertyName("schema")] AdminSchemaStatus Schema)
+{
+    /// <summary>The gateway's state now (shared by <c>GET /admin/status</c> and the console's status page).</summary>
+    public static AdminStatus Of(IServiceProvider services)
+    {
+        var policy = services.GetRequiredService<IPolicyProvider>().Current;
+        var classifier = services.GetRequiredService<OnnxPromptClassifier>();
+        var upstreams = services.GetRequiredService<UpstreamRegistry>();
+        var localModels = services.GetRequiredService<Targets.Local.LocalModelHost>();
+        return new AdminStatus(
+            policy.Version,
+            classifier.ModelVersion ?? "not loaded",
+            policy.DefaultRoute.Name,
+            policy.Routes.Select(r => new AdminRouteStatus(r.Name, r.Kind, r.Upstream, r.Model, r.Fallbacks, r.Available, r.UnavailableReason)).ToArray(),
+            upstreams.All.Select(u => new AdminUpstreamStatus(u.Name, u.BaseUrl, u.Deployments.All(d => d.ApiKey is not null), u.CircuitState,
+                u.Deployments.Select(d => new AdminDeploymentStatus(d.Name, d.BaseUrl, d.Priority, d.Weight, d.Circuit.State)).ToArray())).ToArray(),
+            localModels.Names.Order(StringComparer.Ordinal)
+                .Select(n => localModels[n] is { } m ? new AdminLocalModelStatus(n, m.Options.Path, m.Failure is null, m.Failure) : new AdminLocalModelStatus(n, "", false, "not loaded yet"))
+                .ToArray(),
+            services.GetRequiredService<ClientKeyStore>().Count,
+            new AdminSchemaStatus(services.GetRequiredService<Hosting.GatewayDatabase>().SchemaVersion, Hosting.GatewaySchema.Latest));
+    }
+}
 
 /// <summary>The database's schema version as this replica last found it (null: not reached yet) and the newest this release knows.</summary>
 public sealed record AdminSchemaStatus(

@@ -57,7 +57,7 @@ internal static class SpendEndpoints
             : throw OpenAiErrors.InvalidParameter(name, $"'{name}' must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T00:00:00Z); times without an offset are UTC.");
     }
 
-    private static string[] Dimensions(string groupBy)
+    internal static string[] Dimensions(string groupBy)
     {
         var names = groupBy.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var unknown = names.Where(n => !SpendLedgerStore.Dimensions.ContainsKey(n)).ToArray();
@@ -70,16 +70,16 @@ internal static class SpendEndpoints
         return names.Distinct(StringComparer.Ordinal).ToArray();
     }
 
-    private static SpendTotals Sum(IReadOnlyList<SpendTotals> rows) => new(
+    internal static SpendTotals Sum(IReadOnlyList<SpendTotals> rows) => new(
         new Dictionary<string, string>(),
         rows.Sum(r => r.Requests), rows.Sum(r => r.FailedRequests), rows.Sum(r => r.PromptTokens), rows.Sum(r => r.CompletionTokens),
         rows.Sum(r => r.CachedPromptTokens), rows.Sum(r => r.EstimatedUsageRequests), rows.Sum(r => r.CostUsd), rows.Sum(r => r.CounterfactualCostUsd),
         rows.Sum(r => r.QualityChangeSum), rows.Sum(r => r.QualityRows));
 
-    private static SpendRow Row(SpendTotals t) => new(t.Group, t.Requests, t.FailedRequests, t.PromptTokens, t.CompletionTokens,
+    internal static SpendRow Row(SpendTotals t) => new(t.Group, t.Requests, t.FailedRequests, t.PromptTokens, t.CompletionTokens,
         t.CachedPromptTokens, t.EstimatedUsageRequests, t.CostUsd, t.CounterfactualCostUsd, t.SavedUsd, t.ExpectedQualityChange);
 
-    private static string Csv(SpendQuery query, IReadOnlyList<SpendTotals> rows)
+    internal static string Csv(SpendQuery query, IReadOnlyList<SpendTotals> rows)
     {
         using var text = new StringWriter(CultureInfo.InvariantCulture);
         using (var csv = CsvWriter.Create(text, options: null, leaveOpen: true))

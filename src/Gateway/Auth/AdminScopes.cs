@@ -23,5 +23,8 @@ public sealed record AdminIdentity(string Name, IReadOnlySet<string> Scopes)
     /// <summary>The actor recorded for the bootstrap <c>Auth:AdminKey</c>.</summary>
     public const string BootstrapName = "admin-key";
 
+    /// <summary>The runtime key's id (null for <c>Auth:AdminKey</c>): the console re-checks it on every page, so a revocation ends a session.</summary>
+    public string? KeyId { get; init; }
+
     public bool Has(string scope) => Scopes.Contains(AdminScopes.Admin) || Scopes.Contains(scope);
 }

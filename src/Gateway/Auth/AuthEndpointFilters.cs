@@ -95,19 +95,9 @@ public static class AuthEndpointFilters
             var adminKey = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.AdminKey;
             var token = BearerToken.Read(http.Request);
             var keys = http.RequestServices.GetRequiredService<VirtualKeyStore>();
-            AdminIdentity identity;
-            if (!string.IsNullOrEmpty(adminKey) && Matches(token, adminKey))
-            {
-                identity = Bootstrap;
-            }
-            else if (keys.Find(token) is { Key.Scopes: { } scopes } found)
-            {
-                identity = new AdminIdentity(found.Key.Name, scopes.ToHashSet(StringComparer.Ordinal));
-            }
-            else
-            {
-                throw string.IsNullOrEmpty(adminKey) && keys.Count == 0 ? OpenAiErrors.AdminDisabled() : OpenAiErrors.InvalidAdminKey();
-            }
+            var disabled = string.IsNullOrEmpty(adminKey) && keys.Count == 0;
+            var identity = ResolveAdmin(token, adminKey, keys)
+                ?? throw (disabled ? OpenAiErrors.AdminDisabled() : token.IsEmpty ? OpenAiErrors.MissingKey() : OpenAiErrors.InvalidAdminKey());
 
             if (http.GetEndpoint()?.Metadata.GetMetadata<AdminScopeRequirement>() is { } required && !identity.Has(required.Scope))
             {
@@ -117,6 +107,27 @@ public static class AuthEndpointFilters
             http.Features.Set(identity);
             return next(context);
         });
+
+    /// <summary>
+    /// The admin identity a key grants: <c>Auth:AdminKey</c> (every scope) or a runtime key created with scopes; null for
+    /// anything else (a client key, a revoked or unknown key). Shared by the <c>/admin</c> filter and the console's sign-in.
+    /// </summary>
+    public static AdminIdentity? ResolveAdmin(ReadOnlySpan<char> token, string? adminKey, VirtualKeyStore keys)
+    {
+        if (token.IsEmpty)
+        {
+            return null;
+        }
+
+        if (!string.IsNullOrEmpty(adminKey) && Matches(token, adminKey))
+        {
+            return Bootstrap;
+        }
+
+        return keys.Find(token) is { Key.Scopes: { } scopes } found
+            ? new AdminIdentity(found.Key.Name, scopes.ToHashSet(StringComparer.Ordinal)) { KeyId = found.Key.Id }
+            : null;
+    }
 
     /// <summary>The scope an admin key needs for these endpoints.</summary>
     public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string scope) where TBuilder : IEndpointConventionBuilder =>

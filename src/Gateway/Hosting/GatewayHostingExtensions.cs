@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.WebUtilities;
 using System.Text.Json;
 using Gateway.Admin;
+using Gateway.AdminConsole;
 using Gateway.Auth;
 using Gateway.Classification;
 using Gateway.OpenAi;
@@ -56,6 +57,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<RouteExecutor>();
         services.AddSingleton<RequestPipeline>();
         services.AddHostedService<StartupReport>();
+        services.AddGatewayConsole(builder.Configuration);
         services.AddHealthChecks();
         // A query or route value that does not bind (?limit=abc) throws BadHttpRequestException with what failed,
         // which OpenAiErrorMiddleware answers in the OpenAI shape, instead of an empty 400.
@@ -86,6 +88,7 @@ public static class GatewayHostingExtensions
 
         app.MapOpenAi();
         app.MapAdmin();
+        app.MapGatewayConsole();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });
         app.MapMetrics("/metrics", app.Services.GetRequiredService<GatewayMetrics>().Registry);
