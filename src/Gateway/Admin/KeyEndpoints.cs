@@ -93,8 +93,18 @@ internal static partial class KeyEndpoints
                     : $"Unknown field '{param}'.");
         }
 
+        Validate(request, creating, time, http.RequestServices.GetRequiredService<Policies.IPolicyProvider>());
+        return (request, present);
+    }
+
+    /// <summary>
+    /// What a key change must satisfy, for the API and the console alike: the validator's rules, and a budget's
+    /// <c>downgrade_to</c> naming a route of the current policy. Throws a 400 naming every problem.
+    /// </summary>
+    internal static void Validate(KeyRequest request, bool creating, TimeProvider time, Policies.IPolicyProvider policies)
+    {
         var result = new KeyRequestValidator(creating, time).Validate(request);
-        if (result.IsValid && request.Budget?.DowngradeTo is { } route && !http.RequestServices.GetRequiredService<Policies.IPolicyProvider>().Current.RoutesByName.ContainsKey(route))
+        if (result.IsValid && request.Budget?.DowngradeTo is { } route && !policies.Current.RoutesByName.ContainsKey(route))
         {
             throw OpenAiErrors.InvalidParameter("budget.downgrade_to", $"Invalid key: budget.downgrade_to: '{route}' is not a route of the current policy.");
         }
@@ -105,8 +115,6 @@ internal static partial class KeyEndpoints
             throw new OpenAiException(400, $"Invalid key: {string.Join("; ", errors)}", OpenAiErrors.InvalidRequest, "invalid_value",
                 SnakeCase(result.Errors[0].PropertyName)) { Errors = errors };
         }
-
-        return (request, present);
     }
 
     private static async Task<TimeSpan> ReadGraceAsync(HttpContext http)

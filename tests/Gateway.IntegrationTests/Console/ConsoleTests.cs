@@ -183,6 +183,118 @@ public sealed partial class ConsoleTests : GatewayWithUpstream
         Assert.Equal(original, await ServedPolicyVersionAsync());
     }
 
+    [SkippableFact]
+    public async Task Keys_CreatedWithTheSecretShownOnce_Rotated_AndRevoked_WorkOnV1AsShown()
+    {
+        Skip.If(ConsoleBrowser.Missing, "chromium is not installed (.ci/run installs it; under CI=true a missing browser fails)");
+        var (playwright, browser) = await ConsoleBrowser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await (await browser.NewContextAsync()).NewPageAsync();
+        await page.GotoAsync($"{Gateway.BaseUrl}/console/keys");
+        await ConsoleBrowser.SignInAsync(page, GatewayHost.AdminKey);
+
+        // A bad request shows its errors and creates nothing.
+        await page.FillAsync("#new-name", "ops-admin");
+        await page.CheckAsync("#new-admin");
+        await ConsoleBrowser.SubmitAsync(page, "#create");
+        Assert.Contains("scopes", await page.InnerTextAsync("#key-errors"), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#keys tr[data-key='ops-admin']").CountAsync());
+
+        await page.FillAsync("#new-name", "ci-bot");
+        await page.CheckAsync("input[name=Kind][value=client]");
+        await page.FillAsync("#new-team", "research");
+        await page.FillAsync("input[name=RpmLimit]", "600");
+        await ConsoleBrowser.SubmitAsync(page, "#create");
+        var secret = await page.InnerTextAsync("#new-secret");
+        Assert.StartsWith("sk-gw-", secret, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(secret));
+        var created = Assert.Single(JsonNode.Parse(await Gateway.AdminClient().GetStringAsync("/admin/keys"))!["data"]!.AsArray());
+        Assert.Equal(600, created!["rpm_limit"]!.GetValue<int>());
+        Assert.Equal("research", created["team"]!.GetValue<string>());
+
+        // Shown once: not on the next visit.
+        await page.GotoAsync($"{Gateway.BaseUrl}/console/keys");
+        Assert.DoesNotContain(secret, await page.ContentAsync(), StringComparison.Ordinal);
+        var row = "#keys tr[data-key='ci-bot']";
+
+        await ConsoleBrowser.SubmitAsync(page, $"{row} button.rotate");
+        var rotated = await page.InnerTextAsync("#new-secret");
+        Assert.NotEqual(secret, rotated);
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(rotated));
+
+        // Revoke asks for a confirmation; then the key stops working at once.
+        await ConsoleBrowser.SubmitAsync(page, $"{row} button.revoke");
+        Assert.Contains("confirm", await page.InnerTextAsync("#keys-message"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(rotated));
+        await page.CheckAsync($"{row} input.confirm-revoke");
+        await ConsoleBrowser.SubmitAsync(page, $"{row} button.revoke");
+        Assert.Equal("revoked", await page.InnerTextAsync($"{row} .pill"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await ChatAsync(rotated));
+    }
+
+    private async Task<HttpStatusCode> ChatAsync(string key)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(Gateway.BaseUrl) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"auto","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        return response.StatusCode;
+    }
+
+    [SkippableFact]
+    public async Task Knowledge_UploadPasteSearchDelete_MatchesTheApi()
+    {
+        Skip.If(ConsoleBrowser.Missing, "chromium is not installed (.ci/run installs it; under CI=true a missing browser fails)");
+        var (playwright, browser) = await ConsoleBrowser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await (await browser.NewContextAsync()).NewPageAsync();
+        await page.GotoAsync($"{Gateway.BaseUrl}/console/knowledge?collection=handbook");
+        await ConsoleBrowser.SignInAsync(page, GatewayHost.AdminKey);
+        Assert.Equal(0, await page.Locator("#documents tbody tr").CountAsync());
+
+        var file = Path.Combine(Path.GetTempPath(), $"leave-policy-{Guid.NewGuid():N}.md");
+        await File.WriteAllTextAsync(file, "# Leave policy\n\nEvery employee has 25 vacation days a year. Unused vacation days carry over until March.\n");
+        try
+        {
+            await page.SetInputFilesAsync("#doc-file", file);
+            await ConsoleBrowser.SubmitAsync(page, "#upload");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        Assert.Contains("added to handbook", await page.InnerTextAsync("#knowledge-message"), StringComparison.Ordinal);
+        await page.FillAsync("#doc-title", "Expenses");
+        await page.FillAsync("#doc-text", "Travel expenses are reimbursed within 30 days when the receipt is attached.");
+        await ConsoleBrowser.SubmitAsync(page, "#upload");
+        Assert.Equal(2, await page.Locator("#documents tbody tr").CountAsync());
+
+        using var admin = Gateway.AdminClient();
+        var listed = JsonNode.Parse(await admin.GetStringAsync("/admin/knowledge/handbook/documents"))!["documents"]!.AsArray()
+            .Select(d => d!["id"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+        var shown = new List<string>();
+        foreach (var tr in await page.Locator("#documents tbody tr").AllAsync())
+        {
+            shown.Add(await tr.GetAttributeAsync("data-id") ?? "");
+        }
+
+        Assert.Equal(listed, shown.Order(StringComparer.Ordinal).ToList());
+
+        // The search shows the passage a local route would be given, with its score.
+        await page.FillAsync("#query", "How many vacation days do I get?");
+        await ConsoleBrowser.SubmitAsync(page, "#search");
+        var first = await page.InnerTextAsync("#results tr:first-child");
+        Assert.Contains("25 vacation days", first, StringComparison.Ordinal);
+
+        var expenses = await page.Locator("#documents tbody tr", new() { HasText = "Expenses" }).GetAttributeAsync("data-id");
+        await ConsoleBrowser.SubmitAsync(page, $"#documents tr[data-id='{expenses}'] button.delete");
+        Assert.Equal(1, await page.Locator("#documents tbody tr").CountAsync());
+        Assert.Single(JsonNode.Parse(await admin.GetStringAsync("/admin/knowledge/handbook/documents"))!["documents"]!.AsArray());
+    }
+
     /// <summary>The policy version a real <c>/v1</c> request is served under.</summary>
     private async Task<string> ServedPolicyVersionAsync()
     {
