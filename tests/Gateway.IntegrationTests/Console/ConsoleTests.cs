@@ -42,6 +42,12 @@ public sealed partial class ConsoleTests : GatewayWithUpstream
     public async Task SignIn_ThenSpend_EqualsAdminSpend_AndTheCsvIsTheApis()
     {
         Skip.If(ConsoleBrowser.Missing, "chromium is not installed (.ci/run installs it; under CI=true a missing browser fails)");
+        using (var put = await Gateway.AdminClient().PutAsync("/admin/policy", new StringContent(
+                   GatewayHost.DefaultPolicy + "\nbudgets:\n  research: { daily_usd: 10, monthly_usd: 100, on_exceed: reject }\n", Encoding.UTF8, "application/yaml")))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
         await ServeTrafficAsync();
         var (playwright, browser) = await ConsoleBrowser.LaunchAsync();
         using var _ = playwright;
@@ -81,6 +87,12 @@ public sealed partial class ConsoleTests : GatewayWithUpstream
         Assert.Equal(api["total"]!["cost_usd"]!.GetValue<decimal>(), decimal.Parse(await page.GetAttributeAsync("#total-cost", "data-usd") ?? "", CultureInfo.InvariantCulture));
         Assert.True(api["total"]!["cost_usd"]!.GetValue<decimal>() > 0);
         Assert.Equal(1, await page.Locator("#daily-chart g[data-day]").CountAsync());
+
+        // The team's budgets, spent so far from the same ledger.
+        var researchToday = decimal.Parse(await page.GetAttributeAsync("#budgets tr[data-holder=\"Team 'research'\"][data-period='today'] td[data-col=spent]", "data-usd") ?? "",
+            CultureInfo.InvariantCulture);
+        Assert.Equal(shown["research"].Cost, researchToday);
+        Assert.Equal(2, await page.Locator("#budgets tbody tr").CountAsync());
 
         // The CSV download is byte for byte what the API writes for the same range and grouping.
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download-csv"));

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Gateway.Admin;
 using Gateway.Auth;
+using Gateway.Policies;
 using Gateway.Spend;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -14,8 +15,16 @@ namespace Gateway.AdminConsole.Pages;
 /// Dates are whole UTC days; <c>to</c> is inclusive.
 /// </summary>
 [ConsoleScope(AdminScopes.SpendRead)]
-public sealed class SpendModel(SpendLedgerStore store, TimeProvider time) : PageModel
+public sealed class SpendModel(SpendLedgerStore store, TimeProvider time, IPolicyProvider policies, VirtualKeyStore keys) : PageModel
 {
+    /// <summary>One budget in its current period: spent so far (from the ledger), and the straight-line forecast to the period's end.</summary>
+    public sealed record BudgetLine(string Holder, string Period, decimal Limit, decimal Spent, decimal Forecast, DateTimeOffset PeriodEnd, DateTimeOffset? ExhaustedAt)
+    {
+        public decimal Used => Limit == 0 ? 1 : Spent / Limit;
+    }
+
+    public IReadOnlyList<BudgetLine> Budgets { get; private set; } = [];
+
     /// <summary>The group-by choices the page offers (the ledger knows a few more; the API takes them all).</summary>
     public static readonly string[] Choices = ["team", "route", "model", "key", "category", "day"];
 
@@ -50,7 +59,58 @@ public sealed class SpendModel(SpendLedgerStore store, TimeProvider time) : Page
         Rows = await store.TotalsAsync(Query, HttpContext.RequestAborted);
         Total = SpendEndpoints.Row(SpendEndpoints.Sum(Rows));
         Days = Query.GroupBy is ["day"] ? Rows : await store.TotalsAsync(Query with { GroupBy = ["day"] }, HttpContext.RequestAborted);
+        Budgets = await BudgetLinesAsync();
         return Page();
+    }
+
+    /// <summary>Every team budget of the policy and every runtime key's budget, in today's and this month's UTC periods.</summary>
+    private async Task<IReadOnlyList<BudgetLine>> BudgetLinesAsync()
+    {
+        var all = policies.Current.Budgets.Values
+            .Concat(keys.All.Where(k => k.Budget is not null && k.RevokedAt is null).Select(k => k.Budget!))
+            .ToList();
+        if (all.Count == 0)
+        {
+            return [];
+        }
+
+        var now = time.GetUtcNow();
+        var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        async Task<Dictionary<string, decimal>> SpentAsync(DateTimeOffset from, string dimension) =>
+            (await store.TotalsAsync(new SpendQuery(from, now.AddSeconds(1), [dimension]), HttpContext.RequestAborted))
+            .ToDictionary(r => r.Group[dimension], r => r.CostUsd, StringComparer.Ordinal);
+        var spent = new Dictionary<(string, bool), Dictionary<string, decimal>>
+        {
+            [("team", true)] = await SpentAsync(dayStart, "team"),
+            [("team", false)] = await SpentAsync(monthStart, "team"),
+            [("key", true)] = await SpentAsync(dayStart, "key"),
+            [("key", false)] = await SpentAsync(monthStart, "key"),
+        };
+        var lines = new List<BudgetLine>();
+        foreach (var budget in all)
+        {
+            var dimension = budget.IsKeyBudget ? "key" : "team";
+            var subject = budget.IsKeyBudget ? budget.Team[TeamBudget.KeyPrefix.Length..] : budget.Team;
+            foreach (var (limit, daily) in new[] { (budget.DailyUsd, true), (budget.MonthlyUsd, false) })
+            {
+                if (limit is not { } cap)
+                {
+                    continue;
+                }
+
+                var start = daily ? dayStart : monthStart;
+                var end = daily ? dayStart.AddDays(1) : monthStart.AddMonths(1);
+                var used = spent[(dimension, daily)].GetValueOrDefault(subject);
+                var elapsed = (decimal)Math.Max((now - start).TotalSeconds, 60);
+                var rate = used / elapsed; // dollars per second so far
+                var forecast = used + (rate * (decimal)(end - now).TotalSeconds);
+                DateTimeOffset? exhausted = used >= cap ? now : rate > 0 && forecast > cap ? now.AddSeconds((double)((cap - used) / rate)) : null;
+                lines.Add(new BudgetLine(budget.Holder, daily ? "today" : "this month", cap, used, forecast, end, exhausted));
+            }
+        }
+
+        return lines;
     }
 
     /// <summary>The CSV <c>/admin/spend?format=csv</c> writes for the same range and grouping.</summary>
