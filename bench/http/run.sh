@@ -9,6 +9,8 @@
 #   NOCLF=1 bash bench/http/run.sh         # adds arm "noclf": the gateway with Classifier:OnRequestPath=false
 #   NGINX=0 bash bench/http/run.sh         # leaves out arm "nginx" (on by default when nginx is installed)
 #   WARMUP=30                              # seconds of c=16 load per arm and body before measuring (default 30)
+#   BASE_REF=<git revision> bash bench/http/run.sh   # adds arm "base": the gateway built from that revision (in a
+#                                          # temporary git worktree), so a change's cost is measured in the same run
 #
 # Prints per arm: requests/s, p50/p99 latency, and CPU time the proxy process spent per request
 # (utime+stime from /proc before and after; steadier than latency on a shared machine), then the
@@ -26,13 +28,18 @@ NGINX=${NGINX:-1}             # 1 (default, when nginx is installed): arm "nginx
 TTFB=${TTFB:-1}               # 1 (default): after the rounds, the streamed first event's relay delay through each proxy (c=1)
 NOCLF=${NOCLF:-0}             # 1: adds arm "noclf", the gateway with Classifier:OnRequestPath=false (the classifier's share)
 GATEWAY_ENV=${GATEWAY_ENV:-}  # extra VAR=value settings for the gateway processes only (runtime knobs under study)
-UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106 NGX=5107
+BASE_REF=${BASE_REF:-}        # a git revision: adds arm "base", the gateway as built from it
+UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106 NGX=5107 BGW=5108
 KEY=bench-client-key-0000000001
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 out=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  [ -d "$out/base-src" ] && git worktree remove --force "$out/base-src" 2>/dev/null
+  rm -rf "$out"
+}
 trap cleanup EXIT
 
 dotnet build -c Release -v q -nologo src/Gateway/Gateway.csproj >/dev/null
@@ -110,6 +117,18 @@ if [ "$NOCLF" = 1 ]; then
   ports="$ports $NGW"
 fi
 
+if [ -n "$BASE_REF" ]; then
+  git worktree add --detach "$out/base-src" "$BASE_REF" >/dev/null 2>&1 || { echo "cannot check out $BASE_REF" >&2; exit 1; }
+  dotnet build -c Release -v q -nologo "$out/base-src/src/Gateway/Gateway.csproj" >/dev/null
+  Logging__LogLevel__Default=Warning \
+  Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
+  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/base.db" \
+    taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$out/base-src/src/Gateway/bin/Release/net10.0/Gateway" --urls "http://127.0.0.1:$BGW" & pids+=($!)
+  bgw_pid=$!
+  arms="$arms base"
+  ports="$ports $BGW"
+fi
+
 for port in $ports; do
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" -X GET 2>/dev/null && break
     # the upstream and bare proxy answer any path; the gateway answers /healthz
@@ -123,7 +142,7 @@ to_us() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us/,"",v); print v+0} else 
 # run ARM BODY CONNS → appends "arm body conns rps p50us p99us cpu_us_per_req" to results
 run() {
   local arm=$1 body=$2 conns=$3 port pid
-  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; shared) port=$SGW pid=$sgw_pid;; noclf) port=$NGW pid=$ngw_pid;; nginx) port=$NGX pid=$ngx_pid;; esac
+  case $arm in direct) port=$UP pid="";; bare) port=$BARE pid=$bare_pid;; gateway) port=$GW pid=$gw_pid;; shared) port=$SGW pid=$sgw_pid;; noclf) port=$NGW pid=$ngw_pid;; nginx) port=$NGX pid=$ngx_pid;; base) port=$BGW pid=$bgw_pid;; esac
   local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   BENCH_BODY="$here/$body.json" BENCH_KEY=$KEY taskset -c "$LOAD_CPU" \
     wrk -t1 -c"$conns" -d"${DURATION}s" --latency -s "$here/post.lua" "http://127.0.0.1:$port/v1/chat/completions" > "$out/wrk.txt"
@@ -158,7 +177,7 @@ if [ "$TTFB" = 1 ]; then
   echo
   echo "first streamed event, one request at a time: upstream write -> client read (relay) and request -> first event (ttfb), µs"
   for arm in $arms; do
-    case $arm in direct) port=$UP;; bare) port=$BARE;; gateway) port=$GW;; shared) port=$SGW;; noclf) port=$NGW;; nginx) port=$NGX;; esac
+    case $arm in direct) port=$UP;; bare) port=$BARE;; gateway) port=$GW;; shared) port=$SGW;; noclf) port=$NGW;; nginx) port=$NGX;; base) port=$BGW;; esac
     printf '%-8s ' "$arm"
     taskset -c "$LOAD_CPU" "$servers" ttfb --target "http://127.0.0.1:$port" --key "$KEY" --body "$here/chat-stream.json" --requests 300
   done
