@@ -57,6 +57,9 @@ public static class GatewayHostingExtensions
         services.AddSingleton<RouteExecutor>();
         services.AddSingleton<RequestPipeline>();
         services.AddHostedService<StartupReport>();
+        services.AddOptions<RuntimeOptions>().BindConfiguration(RuntimeOptions.Section);
+        services.AddSingleton<LargeBodyReclaimer>();
+        services.AddHostedService(sp => sp.GetRequiredService<LargeBodyReclaimer>());
         services.AddGatewayConsole(builder.Configuration);
         services.AddHealthChecks();
         // A query or route value that does not bind (?limit=abc) throws BadHttpRequestException with what failed,

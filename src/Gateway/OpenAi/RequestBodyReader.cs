@@ -25,6 +25,7 @@ public static class RequestBodyReader
         {
             var buffer = new byte[length];
             await body.ReadExactlyAsync(buffer, cancellationToken);
+            Noted(context, length);
             return buffer;
         }
 
@@ -35,6 +36,7 @@ public static class RequestBodyReader
             var read = await body.ReadAsync(memory, cancellationToken);
             if (read == 0)
             {
+                Noted(context, writer.WrittenCount);
                 return writer.WrittenMemory;
             }
 
@@ -43,6 +45,15 @@ public static class RequestBodyReader
             {
                 throw OpenAiErrors.RequestTooLarge(limit);
             }
+        }
+    }
+
+    /// <summary>Large bodies are reported so their memory is given back once they stop (<see cref="Hosting.LargeBodyReclaimer"/>).</summary>
+    private static void Noted(HttpContext context, long bytes)
+    {
+        if (bytes >= 64 * 1024)
+        {
+            context.RequestServices.GetService<Hosting.LargeBodyReclaimer>()?.Note(bytes);
         }
     }
 }

@@ -115,4 +115,7 @@ internal static partial class Log
 
     [LoggerMessage(2204, LogLevel.Warning, "Budget alert for team {Team} ({Period}, {Threshold:P0}) was not delivered: {Reason}")]
     public static partial void BudgetAlertFailed(ILogger logger, string team, string period, decimal threshold, string reason);
+
+    [LoggerMessage(2300, LogLevel.Debug, "Large request bodies are over: memory reclaimed (managed heap {BeforeMiB} MiB -> {AfterMiB} MiB)")]
+    public static partial void MemoryReclaimed(ILogger logger, long beforeMiB, long afterMiB);
 }
