@@ -62,6 +62,17 @@ public static class ConsoleSetup
 
     public static WebApplication MapGatewayConsole(this WebApplication app)
     {
+        // WebApplication puts the authentication, authorization and anti-forgery middlewares in front of every endpoint
+        // when their services are registered, as the console's are; with one cookie scheme registered, the first would
+        // authenticate every /v1 request with it. The console needs none of them: its page filter authenticates
+        // (ConsoleAuth.AuthenticateAsync) and Razor Pages validates its forms' tokens in a filter of its own. Marking them
+        // as added (the keys UseAuthentication/UseAuthorization/UseAntiforgery set) keeps them off the /v1 path.
+        var properties = ((IApplicationBuilder)app).Properties;
+        foreach (var key in (string[])["__AuthenticationMiddlewareSet", "__AuthorizationMiddlewareSet", "__AntiforgeryMiddlewareSet"])
+        {
+            properties[key] = true;
+        }
+
         if (app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value.Enabled)
         {
             app.MapRazorPages();
