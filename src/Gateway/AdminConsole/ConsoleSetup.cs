@@ -1,5 +1,8 @@
 using Gateway.Auth;
+using Gateway.Hosting;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.Extensions.Options;
 
@@ -35,6 +38,10 @@ public static class ConsoleSetup
             })
             // Found in this assembly whoever the entry assembly is (tests host the gateway in theirs).
             .AddApplicationPart(typeof(ConsoleSetup).Assembly);
+        // One key ring for every replica that shares the database (and across restarts of a container).
+        services.AddDataProtection().SetApplicationName("llm-gateway");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
+            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new DatabaseKeyRing(sp.GetRequiredService<GatewayDatabase>())));
         services.AddAuthentication()
             .AddCookie(ConsoleAuth.Scheme, _ => { });
         services.AddOptions<CookieAuthenticationOptions>(ConsoleAuth.Scheme)

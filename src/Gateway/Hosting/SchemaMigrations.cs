@@ -82,6 +82,7 @@ public static class GatewaySchema
         .. KnowledgeBase.Migrations,
         .. VirtualKeyStore.Migrations,
         .. BudgetAlerts.Migrations,
+        .. AdminConsole.DatabaseKeyRing.Migrations,
     ]);
 
     /// <summary>The schema version this release creates and expects.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Gateway.IntegrationTests.Infrastructure;
+using Gateway.Testing;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -59,5 +60,40 @@ public sealed class ConsoleIsolationTests
         var chat = Assert.Single(recorder.Seen, s => s.Path == "/v1/chat/completions");
         Assert.False(chat.Authenticated);
         Assert.DoesNotContain(chat.Items, k => k.Contains("Authorization", StringComparison.Ordinal) || k.Contains("Antiforgery", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ASession_SignedInOnOneReplica_IsValidOnAnotherSharingTheDatabase_AndNowhereElse()
+    {
+        var shared = Path.Combine(TestFolders.Create("console-replicas-").FullName, "gateway.db");
+        var sharedDatabase = new Dictionary<string, string?> { ["Ledger:ConnectionString"] = $"Data Source={shared}" };
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        await using var first = await GatewayHost.StartAsync(upstream.BaseUrl, settings: sharedDatabase);
+        await using var second = await GatewayHost.StartAsync(upstream.BaseUrl, settings: sharedDatabase);
+        await using var elsewhere = await GatewayHost.StartAsync(upstream.BaseUrl);
+
+        var (client, cookies) = await ConsoleTests.SignedInClientAsync(first.BaseUrl, GatewayHost.AdminKey);
+        client.Dispose();
+        var session = cookies.GetCookieHeader(new Uri(first.BaseUrl + "/console/"));
+        Assert.Contains("gw_console=", session, StringComparison.Ordinal);
+
+        async Task<HttpResponseMessage> StatusPage(GatewayHost host)
+        {
+            using var plain = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(host.BaseUrl) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/console");
+            request.Headers.Add("Cookie", session);
+            return await plain.SendAsync(request);
+        }
+
+        using (var onSecond = await StatusPage(second))
+        {
+            Assert.Equal(HttpStatusCode.OK, onSecond.StatusCode);
+            Assert.Contains("signed-in-as", await onSecond.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // A gateway with a database (so a key ring) of its own cannot read the cookie: sent to sign in.
+        using var onOther = await StatusPage(elsewhere);
+        Assert.Equal(HttpStatusCode.Redirect, onOther.StatusCode);
+        Assert.StartsWith("/console/signin", onOther.Headers.Location!.OriginalString, StringComparison.Ordinal);
     }
 }

@@ -341,7 +341,7 @@ public sealed partial class ConsoleTests : GatewayWithUpstream
     [Fact]
     public async Task FormsWithoutTheAntiForgeryToken_AreRefused()
     {
-        var (client, _) = await SignedInClientAsync(GatewayHost.AdminKey);
+        var (client, _) = await SignedInClientAsync(Gateway.BaseUrl, GatewayHost.AdminKey);
         using (client)
         {
             // Signed in, but a cross-site form post carries the cookie without the page's token.
@@ -365,7 +365,7 @@ public sealed partial class ConsoleTests : GatewayWithUpstream
     public async Task RevokingTheKey_EndsItsSession_AtTheNextPage()
     {
         var key = await CreateKeyAsync("""{"name":"ops","scopes":["admin"]}""");
-        var (client, _) = await SignedInClientAsync(key.Secret);
+        var (client, _) = await SignedInClientAsync(Gateway.BaseUrl, key.Secret);
         using (client)
         {
             using (var status = await client.GetAsync("/console"))
@@ -392,10 +392,10 @@ public sealed partial class ConsoleTests : GatewayWithUpstream
     }
 
     /// <summary>A plain HTTP client signed in through the form (token included), cookies kept, redirects not followed.</summary>
-    private async Task<(HttpClient Client, CookieContainer Cookies)> SignedInClientAsync(string key)
+    internal static async Task<(HttpClient Client, CookieContainer Cookies)> SignedInClientAsync(string baseUrl, string key)
     {
         var cookies = new CookieContainer();
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = new Uri(Gateway.BaseUrl) };
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = new Uri(baseUrl) };
         var form = await client.GetStringAsync("/console/signin");
         var token = TokenField().Match(form).Groups[1].Value;
         using var response = await client.PostAsync("/console/signin", new FormUrlEncodedContent(new Dictionary<string, string>
