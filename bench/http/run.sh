@@ -51,10 +51,17 @@ export DOTNET_TieredPGO=1
 taskset -c "$LOAD_CPU" "$servers" upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
 taskset -c "$PROXY_CPU" "$servers" bare-proxy --urls "http://127.0.0.1:$BARE" --upstream "http://127.0.0.1:$UP" & pids+=($!)
 bare_pid=$!
-Logging__LogLevel__Default=Warning \
-Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
-Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" \
-  taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$gateway" --urls "http://127.0.0.1:$GW" & pids+=($!)
+# start_gateway BINARY PORT NAME [VAR=value ...]: a gateway on the proxy core with the bench's upstream, key and
+# policy, its own ledger ($out/NAME.db), the arm's settings, then $GATEWAY_ENV.
+start_gateway() {
+  local binary=$1 port=$2 name=$3
+  shift 3
+  env Logging__LogLevel__Default=Warning \
+    Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
+    Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/$name.db" \
+    "$@" taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$binary" --urls "http://127.0.0.1:$port" & pids+=($!)
+}
+start_gateway "$gateway" "$GW" gateway
 gw_pid=$!
 arms="direct bare gateway"
 ports="$UP $BARE $GW"
@@ -64,11 +71,8 @@ if [ "$SHARED" = 1 ]; then
   # The shipped policy plus a reject budget for the bench team that it never reaches.
   mkdir -p "$out/policies" && cp policies/* "$out/policies/"
   printf '  bench: { daily_usd: 1000000, on_exceed: reject }\n' >> "$out/policies/routing.yaml"
-  Logging__LogLevel__Default=Warning \
-  Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
-  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Auth__Keys__0__RpmLimit=1000000 Auth__Keys__0__TpmLimit=10000000000 \
-  Redis__ConnectionString="127.0.0.1:$REDIS_PORT" Ledger__ConnectionString="Data Source=$out/shared.db" Policies__Path="$out/policies" \
-    taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$gateway" --urls "http://127.0.0.1:$SGW" & pids+=($!)
+  start_gateway "$gateway" "$SGW" shared Auth__Keys__0__RpmLimit=1000000 Auth__Keys__0__TpmLimit=10000000000 \
+    Redis__ConnectionString="127.0.0.1:$REDIS_PORT" Policies__Path="$out/policies"
   sgw_pid=$!
   arms="$arms shared"
   ports="$ports $SGW"
@@ -108,10 +112,7 @@ CONF
 fi
 
 if [ "$NOCLF" = 1 ]; then
-  Logging__LogLevel__Default=Warning Classifier__OnRequestPath=false \
-  Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
-  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/noclf.db" \
-    taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$gateway" --urls "http://127.0.0.1:$NGW" & pids+=($!)
+  start_gateway "$gateway" "$NGW" noclf Classifier__OnRequestPath=false
   ngw_pid=$!
   arms="$arms noclf"
   ports="$ports $NGW"
@@ -120,10 +121,7 @@ fi
 if [ -n "$BASE_REF" ]; then
   git worktree add --detach "$out/base-src" "$BASE_REF" >/dev/null 2>&1 || { echo "cannot check out $BASE_REF" >&2; exit 1; }
   dotnet build -c Release -v q -nologo "$out/base-src/src/Gateway/Gateway.csproj" >/dev/null
-  Logging__LogLevel__Default=Warning \
-  Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=bench-provider-key \
-  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/base.db" \
-    taskset -c "$PROXY_CPU" env $GATEWAY_ENV "$out/base-src/src/Gateway/bin/Release/net10.0/Gateway" --urls "http://127.0.0.1:$BGW" & pids+=($!)
+  start_gateway "$out/base-src/src/Gateway/bin/Release/net10.0/Gateway" "$BGW" base
   bgw_pid=$!
   arms="$arms base"
   ports="$ports $BGW"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# CPU profile of the gateway under steady load: perf samples of the gateway process (pinned to one core) at c=16 on
+# the 2 KB chat body, after a warm-up long enough for tiered compilation to settle; prints the hottest symbols.
+#
+#   bash bench/http/profile.sh                      # WARMUP=60 SECONDS_PROFILED=10
+#   TARGET=bare bash bench/http/profile.sh       # the bare YARP forwarder under the same load
+#   GATEWAY_ENV="Classifier__OnRequestPath=false" bash bench/http/profile.sh   # without the classifier
+#
+# Needs: perf (apt-get install linux-perf), wrk, the .NET SDK. JIT-compiled frames are named through
+# DOTNET_PerfMapEnabled=1 (/tmp/perf-<pid>.map) with W^X off (DOTNET_EnableWriteXorExecute=0: otherwise the code sits in a
+# memfd mapping that perf cannot match to the map).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WARMUP=${WARMUP:-60}
+SECONDS_PROFILED=${SECONDS_PROFILED:-10}
+TOP=${TOP:-45}
+PERF_DATA=${PERF_DATA:-}          # a path: keep the samples there (perf report -i PATH) instead of a temp file
+GATEWAY_ENV=${GATEWAY_ENV:-}
+UP=5211 GW=5213
+KEY=bench-client-key-0000000001
+command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+out=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
+trap cleanup EXIT
+
+dotnet build -c Release -v q -nologo src/Gateway/Gateway.csproj >/dev/null
+dotnet build -c Release -v q -nologo bench/Gateway.Bench.Servers/Gateway.Bench.Servers.csproj >/dev/null
+export DOTNET_TieredPGO=1
+taskset -c 1 bench/Gateway.Bench.Servers/bin/Release/net10.0/Gateway.Bench.Servers upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
+env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" \
+  Upstreams__openai__ApiKey=k Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" \
+  Ledger__ConnectionString="Data Source=$out/g.db" $GATEWAY_ENV \
+  taskset -c 0 src/Gateway/bin/Release/net10.0/Gateway --urls "http://127.0.0.1:$GW" > "$out/gw.log" 2>&1 & pids+=($!)
+gw=$!
+if [ "${TARGET:-gateway}" = bare ]; then
+  # The same load through the bare YARP forwarder (bench/Gateway.Bench.Servers bare-proxy), to compare with.
+  env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 taskset -c 0 bench/Gateway.Bench.Servers/bin/Release/net10.0/Gateway.Bench.Servers \
+    bare-proxy --urls "http://127.0.0.1:$((GW + 1))" --upstream "http://127.0.0.1:$UP" > /dev/null 2>&1 & pids+=($!)
+  gw=$!
+  GW=$((GW + 1))
+fi
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$GW/healthz" && break; sleep 0.2; done
+load() { BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY taskset -c 1 wrk -t1 -c16 -d"$1"s -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions"; }
+load "$WARMUP" > /dev/null
+load $((SECONDS_PROFILED + 2)) > "$out/wrk.txt" &
+loader=$!
+sleep 1
+perf record -F 999 -g -p "$gw" -o "${PERF_DATA:-$out/perf.data}" -- sleep "$SECONDS_PROFILED" 2>/dev/null
+wait "$loader" || true
+echo "load while profiled: $(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt") req/s"
+# System calls per request, counted in a second window of the same load.
+load 6 > "$out/wrk2.txt" &
+loader=$!
+sleep 1
+perf stat -e raw_syscalls:sys_enter -p "$gw" -o "$out/stat.txt" -- sleep 4 2>/dev/null || true
+wait "$loader" || true
+calls=$(awk '/raw_syscalls:sys_enter/ {gsub(",", "", $1); print $1}' "$out/stat.txt")
+rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk2.txt")
+echo "system calls: $calls in 4 s at $rps req/s = $(awk -v c="$calls" -v r="$rps" 'BEGIN {printf "%.1f", c / (r * 4)}') per request"
+echo "== self time, top $TOP symbols (share of the gateway's samples)"
+perf report -i "${PERF_DATA:-$out/perf.data}" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n "$TOP" || true
+echo "== by module"
+perf report -i "${PERF_DATA:-$out/perf.data}" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n 15 || true
+echo "== inclusive, gateway frames"
+perf report -i "${PERF_DATA:-$out/perf.data}" --children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | grep -E 'Gateway\.|Yarp|Polly|Prometheus|Kestrel|Onnx|Tokeniz' | head -n "$TOP" || true
