@@ -8,15 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 UP=5201 GW=5203
-KEY=bench-client-key-0000000001
-out=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
-trap cleanup EXIT
-
-dotnet build -c Release -v q -nologo src/Gateway/Gateway.csproj >/dev/null
-dotnet build -c Release -v q -nologo bench/Gateway.Bench.Servers/Gateway.Bench.Servers.csproj >/dev/null
-bench/Gateway.Bench.Servers/bin/Release/net10.0/Gateway.Bench.Servers upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
+source bench/http/common.sh
+"$servers" upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
 Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=k \
 Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/g.db" \
   src/Gateway/bin/Release/net10.0/Gateway --urls "http://127.0.0.1:$GW" > "$out/gw.log" 2>&1 & pids+=($!)

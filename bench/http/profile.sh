@@ -17,17 +17,10 @@ TOP=${TOP:-45}
 PERF_DATA=${PERF_DATA:-}          # a path: keep the samples there (perf report -i PATH) instead of a temp file
 GATEWAY_ENV=${GATEWAY_ENV:-}
 UP=5211 GW=5213
-KEY=bench-client-key-0000000001
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
-out=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
-trap cleanup EXIT
-
-dotnet build -c Release -v q -nologo src/Gateway/Gateway.csproj >/dev/null
-dotnet build -c Release -v q -nologo bench/Gateway.Bench.Servers/Gateway.Bench.Servers.csproj >/dev/null
+source bench/http/common.sh
 export DOTNET_TieredPGO=1
-taskset -c 1 bench/Gateway.Bench.Servers/bin/Release/net10.0/Gateway.Bench.Servers upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
+taskset -c 1 "$servers" upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
 env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" \
   Upstreams__openai__ApiKey=k Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" \
   Ledger__ConnectionString="Data Source=$out/g.db" $GATEWAY_ENV \
@@ -35,7 +28,7 @@ env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 Logging__LogLevel__De
 gw=$!
 if [ "${TARGET:-gateway}" = bare ]; then
   # The same load through the bare YARP forwarder (bench/Gateway.Bench.Servers bare-proxy), to compare with.
-  env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 taskset -c 0 bench/Gateway.Bench.Servers/bin/Release/net10.0/Gateway.Bench.Servers \
+  env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 taskset -c 0 "$servers" \
     bare-proxy --urls "http://127.0.0.1:$((GW + 1))" --upstream "http://127.0.0.1:$UP" > /dev/null 2>&1 & pids+=($!)
   gw=$!
   GW=$((GW + 1))
