@@ -41,7 +41,7 @@ public static class ConsoleSetup
         // One key ring for every replica that shares the database (and across restarts of a container).
         services.AddDataProtection().SetApplicationName("llm-gateway");
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
-            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new DatabaseKeyRing(sp.GetRequiredService<GatewayDatabase>())));
+            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new DatabaseKeyRing(sp.GetRequiredService<GatewayDatabase>(), sp.GetRequiredService<TimeProvider>())));
         services.AddAuthentication()
             .AddCookie(ConsoleAuth.Scheme, _ => { });
         services.AddOptions<CookieAuthenticationOptions>(ConsoleAuth.Scheme)

@@ -12,7 +12,7 @@ namespace Gateway.AdminConsole;
 /// Keys are stored as ASP.NET Core writes them (unencrypted XML, as with its file and EF stores): whoever can read the
 /// database could forge a console cookie, which still names a key that every page re-checks (<see cref="ConsoleAuth"/>).
 /// </summary>
-public sealed class DatabaseKeyRing(GatewayDatabase database) : IXmlRepository
+public sealed class DatabaseKeyRing(GatewayDatabase database, TimeProvider time) : IXmlRepository
 {
     internal static readonly SchemaMigration[] Migrations = [new(7, "data_protection_keys", (change, ct) => change.ExecuteAsync(Schema, ct))];
 
@@ -52,7 +52,7 @@ public sealed class DatabaseKeyRing(GatewayDatabase database) : IXmlRepository
         command.CommandText = "INSERT INTO data_protection_keys (name, xml, created_at) VALUES (@name, @xml, @at) ON CONFLICT (name) DO NOTHING";
         command.With("@name", friendlyName)
             .With("@xml", element.ToString(SaveOptions.DisableFormatting))
-            .With("@at", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            .With("@at", time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
         await command.ExecuteNonQueryAsync();
     }
 }
