@@ -40,8 +40,8 @@ public static class ConsoleSetup
             .AddApplicationPart(typeof(ConsoleSetup).Assembly);
         // One key ring for every replica that shares the database (and across restarts of a container).
         services.AddDataProtection().SetApplicationName("llm-gateway");
-        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
-            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new DatabaseKeyRing(sp.GetRequiredService<GatewayDatabase>(), sp.GetRequiredService<TimeProvider>())));
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<GatewayDatabase, TimeProvider>((o, database, time) => o.XmlRepository = new DatabaseKeyRing(database, time));
         services.AddAuthentication()
             .AddCookie(ConsoleAuth.Scheme, _ => { });
         services.AddOptions<CookieAuthenticationOptions>(ConsoleAuth.Scheme)

@@ -11,7 +11,7 @@ public sealed class RuntimeOptions
     /// <summary>Give memory back to the operating system after large request bodies (on by default).</summary>
     public bool ReclaimAfterLargeBodies { get; set; } = true;
 
-    /// <summary>A body at least this large counts as large (default 1 MiB).</summary>
+    /// <summary>A body at least this large counts as large (default 1 MiB; below <see cref="LargeBodyReclaimer.Floor"/> it acts as that).</summary>
     public long LargeBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>How long no large body must arrive before the memory is given back (default 2 s).</summary>
@@ -28,6 +28,9 @@ public sealed class RuntimeOptions
 /// </summary>
 public sealed class LargeBodyReclaimer(IOptions<RuntimeOptions> options, TimeProvider time, ILogger<LargeBodyReclaimer> logger) : BackgroundService
 {
+    /// <summary>Bodies smaller than this are never reported, so most requests skip even the service lookup.</summary>
+    public const long Floor = 64 * 1024;
+
     private readonly SemaphoreSlim _signal = new(0, 1);
     private long _lastLargeBody;
     private int _pending;

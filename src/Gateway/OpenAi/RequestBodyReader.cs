@@ -51,7 +51,7 @@ public static class RequestBodyReader
     /// <summary>Large bodies are reported so their memory is given back once they stop (<see cref="Hosting.LargeBodyReclaimer"/>).</summary>
     private static void Noted(HttpContext context, long bytes)
     {
-        if (bytes >= 64 * 1024)
+        if (bytes >= Hosting.LargeBodyReclaimer.Floor)
         {
             context.RequestServices.GetService<Hosting.LargeBodyReclaimer>()?.Note(bytes);
         }
