@@ -39,9 +39,6 @@ public sealed class LedgerWriter(
 
     private int _pending;
 
-    // The batch commits run here, not on a thread-pool worker: see BackgroundThread.
-    private readonly BackgroundThread _thread = new("Ledger writer");
-
     /// <summary>Records accepted but not yet committed.</summary>
     public int Pending => Volatile.Read(ref _pending);
 
@@ -95,15 +92,7 @@ public sealed class LedgerWriter(
         await base.StartAsync(cancellationToken);
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _thread.Run(() => WriteLoopAsync(stoppingToken));
-
-    public override void Dispose()
-    {
-        base.Dispose();
-        _thread.Dispose();
-    }
-
-    private async Task WriteLoopAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var reader = _channel.Reader;
         var batch = new List<Entry>(_options.BatchSize);
