@@ -39,15 +39,6 @@ public sealed class LedgerWriter(
 
     private int _pending;
 
-    // The batch commits run here, not on a thread-pool worker, and (batched mode) only on a core no request needs: see
-    // BackgroundThread. In sync mode requests wait for the commit, so it keeps the normal priority.
-    private readonly BackgroundThread _thread = new("Ledger writer", idle: !options.Value.IsSync);
-    private ITimer? _watch;
-    private long _lastProgress;
-
-    /// <summary>How long records may wait while the writer runs as idle work before it is given the normal priority.</summary>
-    internal static readonly TimeSpan Overdue = TimeSpan.FromSeconds(1);
-
     /// <summary>Records accepted but not yet committed.</summary>
     public int Pending => Volatile.Read(ref _pending);
 
@@ -74,15 +65,9 @@ public sealed class LedgerWriter(
     public async ValueTask EnqueueAsync(SpendRecord record)
     {
         var entry = new Entry(record, _options.IsSync ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null);
-        if (Interlocked.Increment(ref _pending) is var pending && pending == 1)
-        {
-            Volatile.Write(ref _lastProgress, timeProvider.GetTimestamp()); // nothing was waiting: the wait starts now
-        }
-
-        metrics.LedgerPending(pending);
+        metrics.LedgerPending(Interlocked.Increment(ref _pending));
         if (!_channel.Writer.TryWrite(entry))
         {
-            _thread.Idle = false; // requests are waiting for room: the writer must not wait for an idle core
             Log.LedgerBufferFull(logger, _options.BufferCapacity);
             await _channel.Writer.WriteAsync(entry, CancellationToken.None);
         }
@@ -107,36 +92,7 @@ public sealed class LedgerWriter(
         await base.StartAsync(cancellationToken);
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (_thread.Idle)
-        {
-            // An idle-priority thread starves while every core is busy (a local model generating): records that have
-            // waited longer than Overdue give it the normal priority until it has caught up.
-            var period = Overdue / 4;
-            _watch = timeProvider.CreateTimer(_ => PromoteIfOverdue(), null, period, period);
-        }
-
-        return _thread.Run(() => WriteLoopAsync(stoppingToken));
-    }
-
-    private void PromoteIfOverdue()
-    {
-        if (_thread.Idle && Pending > 0 && timeProvider.GetElapsedTime(Volatile.Read(ref _lastProgress)) > Overdue)
-        {
-            _thread.Idle = false;
-            Log.LedgerWriterPromoted(logger, Pending);
-        }
-    }
-
-    public override void Dispose()
-    {
-        _watch?.Dispose();
-        base.Dispose();
-        _thread.Dispose();
-    }
-
-    private async Task WriteLoopAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var reader = _channel.Reader;
         var batch = new List<Entry>(_options.BatchSize);
@@ -193,10 +149,6 @@ public sealed class LedgerWriter(
             {
                 await WriteAsync(batch, stoppingToken);
                 batch.Clear();
-                if (_watch is not null && reader.Count == 0 && !_thread.Idle)
-                {
-                    _thread.Idle = true; // caught up after a promotion
-                }
             }
         }
     }
@@ -242,7 +194,6 @@ public sealed class LedgerWriter(
     private void Complete(List<Entry> batch)
     {
         metrics.LedgerPending(Interlocked.Add(ref _pending, -batch.Count));
-        Volatile.Write(ref _lastProgress, timeProvider.GetTimestamp());
         foreach (var entry in batch)
         {
             entry.Committed?.TrySetResult();

@@ -77,9 +77,6 @@ internal static partial class Log
     [LoggerMessage(1304, LogLevel.Information, "Replayed {Records} spilled ledger record(s) from {Path}")]
     public static partial void LedgerReplayed(ILogger logger, int records, string path);
 
-    [LoggerMessage(1305, LogLevel.Debug, "Spend ledger writer given the normal priority: {Records} record(s) waited more than a second for an idle core")]
-    public static partial void LedgerWriterPromoted(ILogger logger, int records);
-
     [LoggerMessage(1310, LogLevel.Warning, "Team {Team} has used {Spent} USD of its {Period} budget of {Limit} USD (80% soft threshold)")]
     public static partial void BudgetSoftThreshold(ILogger logger, string team, string period, decimal spent, decimal limit);
 
