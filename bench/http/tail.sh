@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The tail at concurrency 1, and what caused it: the gateway pinned to one core (wrk and the upstream on the other)
+# warmed at c=16, then WINDOWS windows of c=1 load, each printing req/s, p50 and p99. With TRACE=1 the last window is
+# also recorded with `perf sched` on both cores, and the longest gaps between two responses are listed with what ran on
+# each core meanwhile (the gateway's threads, the ledger writer, the upstream's, wrk's, or nothing).
+#
+#   bash bench/http/tail.sh                                        # WARMUP=40 WINDOWS=3 SECONDS_PER_WINDOW=8
+#   TRACE=1 bash bench/http/tail.sh
+#   GATEWAY_ENV="Classifier__OnRequestPath=false" bash bench/http/tail.sh
+#
+# Needs: wrk, the .NET SDK; perf (apt-get install linux-perf) and python3 for TRACE=1.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WARMUP=${WARMUP:-40}
+WINDOWS=${WINDOWS:-3}
+SECONDS_PER_WINDOW=${SECONDS_PER_WINDOW:-8}
+GATEWAY_ENV=${GATEWAY_ENV:-}
+UP=5231 GW=5233
+source bench/http/common.sh
+taskset -c 1 "$servers" upstream --urls "http://127.0.0.1:$UP" > /dev/null 2>&1 & pids+=($!)
+env Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=k \
+  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/g.db" \
+  $GATEWAY_ENV taskset -c 0 src/Gateway/bin/Release/net10.0/Gateway --urls "http://127.0.0.1:$GW" > "$out/gw.log" 2>&1 & pids+=($!)
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$GW/healthz" && break; sleep 0.2; done
+load() { BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY taskset -c 1 wrk -t1 -c"$1" -d"$2"s --latency -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions"; }
+report() { echo "$1: $(awk '/Requests\/sec/ {print $2}' "$2") req/s, p50 $(awk '$1 == "50%" {print $2}' "$2"), p99 $(awk '$1 == "99%" {print $2}' "$2")"; }
+load 16 "$WARMUP" > /dev/null
+for i in $(seq 1 "$WINDOWS"); do
+  if [ "${TRACE:-0}" = 1 ] && [ "$i" = "$WINDOWS" ]; then
+    load 1 "$SECONDS_PER_WINDOW" > "$out/w.txt" & loader=$!
+    sleep 1
+    perf sched record -a -o "$out/sched.data" -- sleep $((SECONDS_PER_WINDOW - 2)) > /dev/null 2>&1
+    wait "$loader"
+  else
+    load 1 "$SECONDS_PER_WINDOW" > "$out/w.txt"
+  fi
+  report "c=1 window $i" "$out/w.txt"
+done
+[ "${TRACE:-0}" = 1 ] || exit 0
+perf sched timehist -i "$out/sched.data" -w 2> /dev/null > "$out/timehist.txt"
+python3 - "$out/timehist.txt" <<'PY'
+import collections, re, sys
+rows = []
+for line in open(sys.argv[1]):
+    m = re.match(r'\s*([\d.]+) \[(\d+)\]\s+(.+?)\s{2,}(.*)$', line.rstrip())
+    if m:
+        rows.append((float(m.group(1)), int(m.group(2)), re.sub(r'\[\d+(/\d+)?\]', '', m.group(3).strip()), m.group(4)))
+# With one connection, each response is the gateway (core 0) waking wrk: the gap between two is one request plus wrk's turn.
+ends = [t for t, cpu, task, rest in rows if cpu == 0 and 'awakened: wrk' in rest]
+gaps = sorted(((b - a, a, b) for a, b in zip(ends, ends[1:])), reverse=True)
+ordered = sorted(g for g, _, _ in gaps)
+print(f"{len(ends)} responses traced; gap p50 {ordered[len(ordered) // 2] * 1e3:.3f} ms, p99 {ordered[int(len(ordered) * .99)] * 1e3:.3f} ms")
+print("longest gaps, and the run time (ms) of what ran on each core meanwhile:")
+for gap, a, b in gaps[:12]:
+    ran = collections.Counter()
+    for t, cpu, task, rest in rows:
+        fields = rest.split()
+        if a < t <= b and 'awakened' not in rest and len(fields) >= 3:
+            ran[(cpu, task)] += float(fields[2])
+    print(f"  {gap * 1e3:6.2f} ms: " + ", ".join(f"cpu{c} {task} {ms:.2f}" for (c, task), ms in ran.most_common(5)))
+PY
