@@ -9,12 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 UP=5201 GW=5203
 source bench/http/common.sh
-"$servers" upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
-Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=k \
-Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/g.db" \
-  src/Gateway/bin/Release/net10.0/Gateway --urls "http://127.0.0.1:$GW" > "$out/gw.log" 2>&1 & pids+=($!)
-gw=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$GW/healthz" && break; sleep 0.2; done
+start_upstream
+start_gateway ""
 
 mem() { printf '%-34s RSS %6d MiB   high-water %6d MiB\n' "$1" $(( $(awk '/VmRSS/ {print $2}' /proc/$gw/status) / 1024 )) $(( $(awk '/VmHWM/ {print $2}' /proc/$gw/status) / 1024 )); }
 

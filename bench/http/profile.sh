@@ -20,19 +20,17 @@ UP=5211 GW=5213
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
 source bench/http/common.sh
 export DOTNET_TieredPGO=1
-taskset -c 1 "$servers" upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
+start_upstream 1
 if [ "${TARGET:-gateway}" = bare ]; then
   # The same load through the bare YARP forwarder (bench/Gateway.Bench.Servers bare-proxy), to compare with.
   env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 taskset -c 0 "$servers" \
     bare-proxy --urls "http://127.0.0.1:$GW" --upstream "http://127.0.0.1:$UP" > /dev/null 2>&1 & pids+=($!)
+  gw=$!
+  wait_healthy
 else
-  env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" \
-    Upstreams__openai__ApiKey=k Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" \
-    Ledger__ConnectionString="Data Source=$out/g.db" $GATEWAY_ENV \
-    taskset -c 0 src/Gateway/bin/Release/net10.0/Gateway --urls "http://127.0.0.1:$GW" > "$out/gw.log" 2>&1 & pids+=($!)
+  # shellcheck disable=SC2086 # GATEWAY_ENV is a list of VAR=value words
+  start_gateway 0 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 $GATEWAY_ENV
 fi
-gw=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$GW/healthz" && break; sleep 0.2; done
 load() { BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY taskset -c 1 wrk -t1 -c16 -d"$1"s -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions"; }
 load "$WARMUP" > /dev/null
 load $((SECONDS_PROFILED + 2)) > "$out/wrk.txt" &

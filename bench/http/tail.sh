@@ -17,11 +17,9 @@ SECONDS_PER_WINDOW=${SECONDS_PER_WINDOW:-8}
 GATEWAY_ENV=${GATEWAY_ENV:-}
 UP=5231 GW=5233
 source bench/http/common.sh
-taskset -c 1 "$servers" upstream --urls "http://127.0.0.1:$UP" > /dev/null 2>&1 & pids+=($!)
-env Logging__LogLevel__Default=Warning Upstreams__openai__BaseUrl="http://127.0.0.1:$UP/v1" Upstreams__openai__ApiKey=k \
-  Auth__Keys__0__Key=$KEY Auth__Keys__0__Team=bench Policies__Path="$PWD/policies" Ledger__ConnectionString="Data Source=$out/g.db" \
-  $GATEWAY_ENV taskset -c 0 src/Gateway/bin/Release/net10.0/Gateway --urls "http://127.0.0.1:$GW" > "$out/gw.log" 2>&1 & pids+=($!)
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$GW/healthz" && break; sleep 0.2; done
+start_upstream 1
+# shellcheck disable=SC2086 # GATEWAY_ENV is a list of VAR=value words
+start_gateway 0 $GATEWAY_ENV
 load() { BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY taskset -c 1 wrk -t1 -c"$1" -d"$2"s --latency -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions"; }
 report() { echo "$1: $(awk '/Requests\/sec/ {print $2}' "$2") req/s, p50 $(awk '$1 == "50%" {print $2}' "$2"), p99 $(awk '$1 == "99%" {print $2}' "$2")"; }
 load 16 "$WARMUP" > /dev/null
