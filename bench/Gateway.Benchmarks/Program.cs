@@ -1,7 +1,8 @@
 using BenchmarkDotNet.Running;
 using Gateway.Benchmarks;
 
-// `latency [calls]` prints per-call percentiles; anything else goes to BenchmarkDotNet's switcher.
+// `latency [calls]` prints per-call percentiles; `ledger [rows] [commits] [checkpoint-pages]` the time each ledger
+// commit takes; anything else goes to BenchmarkDotNet's switcher.
 if (args is ["latency", ..])
 {
     LatencyProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000);
@@ -12,6 +13,14 @@ if (args is ["simulate", ..])
 {
     await SimulationProbe.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? args[2] : null);
+    return;
+}
+
+if (args is ["ledger", ..])
+{
+    await LedgerProbe.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 64,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2_000,
+        args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : null);
     return;
 }
 

@@ -131,6 +131,60 @@ public sealed class SpendLedgerStoreTests
 
     [SkippableTheory]
     [MemberData(nameof(Providers))]
+    public async Task Append_StoresEveryField_InItsColumn_AndNullsAsNull(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var store = new SpendLedgerStore(db.Database);
+        var full = Record("full", Day.AddHours(1), status: 429, prompt: 1234, completion: 56) with
+        {
+            Usage = new Usage(1234, 56, CachedPromptTokens: 78, Estimated: true),
+            Stream = true,
+            FallbackFrom = "local",
+            DecisionFacts = """{"op":"ChatCompletions"}""",
+            ExpectedQuality = 0.75,
+            ReferenceQuality = 0.875,
+            Operation = "chat.completions",
+            EndUser = "user-9",
+            Tags = "a,b",
+            Metadata = """{"k":"v"}""",
+        };
+        var sparse = Record("sparse", Day.AddHours(2), category: null, counterfactual: null) with
+        {
+            NeedsStrong = null,
+            Usage = null,
+            TimeToFirstByte = null,
+        };
+
+        await store.AppendAsync([full, sparse], CancellationToken.None);
+
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM spend_ledger ORDER BY request_id";
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<Dictionary<string, string>>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName,
+                i => reader.IsDBNull(i) ? "NULL" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!));
+        }
+
+        Assert.Equal(["full", "sparse"], rows.Select(r => r["request_id"]));
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["request_id"] = "full", ["at"] = "2026-11-30T01:00:00.0000000Z", ["key_id"] = "research-key", ["team"] = "research",
+            ["route"] = "frontier", ["model"] = "gpt-4o", ["category"] = "chat", ["needs_strong"] = "0.25", ["status"] = "429", ["stream"] = "1",
+            ["prompt_tokens"] = "1234", ["completion_tokens"] = "56", ["cached_prompt_tokens"] = "78", ["usage_estimated"] = "1",
+            ["cost_nusd"] = "1000000", ["counterfactual_nusd"] = "2000000", ["latency_ms"] = "12.5", ["ttfb_ms"] = "3", ["fallback_from"] = "local",
+            ["policy_version"] = "abc123def456", ["decision_facts"] = """{"op":"ChatCompletions"}""", ["expected_quality"] = "0.75",
+            ["reference_quality"] = "0.875", ["operation"] = "chat.completions", ["end_user"] = "user-9", ["tags"] = "a,b", ["metadata"] = """{"k":"v"}""",
+        }, rows[0]);
+        Assert.Equal(["category", "counterfactual_nusd", "decision_facts", "end_user", "expected_quality", "fallback_from", "metadata",
+            "needs_strong", "operation", "reference_quality", "tags", "ttfb_ms"], rows[1].Where(c => c.Value == "NULL").Select(c => c.Key).Order());
+        Assert.Equal(["0", "0", "0", "0"], new[] { rows[1]["prompt_tokens"], rows[1]["completion_tokens"], rows[1]["cached_prompt_tokens"], rows[1]["usage_estimated"] });
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Providers))]
     public async Task Totals_RangeIsFromInclusiveToExclusive_AndByDay(string provider)
     {
         await using var db = await TestDatabase.CreateAsync(provider);
