@@ -20,7 +20,8 @@ public class ClassifierBenchmarks
     private long[] _indices = null!;
     private float[] _values = null!;
     private long[] _tokens = null!;
-    private Microsoft.ML.Tokenizers.BertTokenizer _tokenizer = null!;
+    private FastBertTokenizer.BertTokenizer _tokenizer = null!;
+    private Microsoft.ML.Tokenizers.BertTokenizer _mlTokenizer = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -33,7 +34,8 @@ public class ClassifierBenchmarks
         _indices = new long[PromptFeaturizer.MaxFeatures];
         _values = new float[PromptFeaturizer.MaxFeatures];
         _tokens = new long[PromptTokens.MaxTokens];
-        _tokenizer = MiniLm.CreateTokenizer();
+        _tokenizer = MiniLm.CreateWordPiece();
+        _mlTokenizer = MiniLm.CreateTokenizer();
     }
 
     [GlobalCleanup]
@@ -63,6 +65,22 @@ public class ClassifierBenchmarks
     {
         _text.Load(Conversation.Read(_long.RootElement));
         return PromptTokens.Encode(_tokenizer, _text.LastUser, _tokens);
+    }
+
+    /// <summary>The same with Microsoft.ML.Tokenizers' BertTokenizer, as the classifier read prompts before issue 16.</summary>
+    [Benchmark(Description = "tokenize 2 KB prompt (Microsoft.ML.Tokenizers, before)")]
+    public int TokenizeBefore()
+    {
+        _text.Load(Conversation.Read(_long.RootElement));
+        var text = _text.LastUser;
+        var head = text.Length > 1920 ? text[..1536] : text;
+        var n = _mlTokenizer.EncodeToIds(head, PromptTokens.MaxHeadTokens, addSpecialTokens: false, out _, out _).Count;
+        if (head.Length < text.Length)
+        {
+            n += Math.Min(PromptTokens.MaxTailTokens, _mlTokenizer.EncodeToIds(text[^384..], addSpecialTokens: false).Count);
+        }
+
+        return n + 2;
     }
 
     [Benchmark(Description = "classify 2 KB prompt")]

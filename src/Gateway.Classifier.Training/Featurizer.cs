@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Gateway.Classification;
 using Gateway.OpenAi;
-using Microsoft.ML.Tokenizers;
 
 namespace Gateway.Classifier.Training;
 
@@ -17,7 +16,7 @@ internal sealed class Featurizer
     private readonly float[] _values = new float[PromptFeaturizer.MaxFeatures];
     private readonly long[] _tokens = new long[PromptTokens.MaxTokens];
 
-    public BertTokenizer Tokenizer { get; } = MiniLm.CreateTokenizer();
+    public FastBertTokenizer.BertTokenizer Tokenizer { get; } = MiniLm.CreateWordPiece();
 
     /// <summary>The token ids of a request's last user turn, as the gateway reads them.</summary>
     public long[] Tokens(string request)

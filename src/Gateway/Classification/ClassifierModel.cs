@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Gateway.OpenAi;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.Tokenizers;
 using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
 
 namespace Gateway.Classification;
@@ -31,7 +30,7 @@ internal sealed class ClassifierModel : IDisposable
     private static readonly string[] InputNames = [IndicesInput, ValuesInput, TokensInput, SignalsInput];
 
     // Immutable once built and thread-safe for encoding; one per process (the vocabulary is 30k tokens).
-    private static readonly Lazy<BertTokenizer> Tokenizer = new(MiniLm.CreateTokenizer);
+    private static readonly Lazy<FastBertTokenizer.BertTokenizer> Tokenizer = new(MiniLm.CreateWordPiece);
     private static readonly string[] OutputNames = [ScoresOutput, NeedsStrongOutput];
 
     [ThreadStatic] private static Scratch? t_scratch;

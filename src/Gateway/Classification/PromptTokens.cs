@@ -1,5 +1,3 @@
-using Microsoft.ML.Tokenizers;
-
 namespace Gateway.Classification;
 
 /// <summary>
@@ -18,31 +16,25 @@ internal static class PromptTokens
     private const int HeadChars = MaxHeadTokens * 6;
     private const int TailChars = MaxTailTokens * 6;
 
-    public static int Encode(BertTokenizer tokenizer, ReadOnlySpan<char> text, Span<long> ids)
+    public static int Encode(FastBertTokenizer.BertTokenizer tokenizer, ReadOnlySpan<char> text, Span<long> ids)
     {
-        var n = 0;
-        ids[n++] = tokenizer.ClassificationTokenId;
+        // The library writes [CLS] … [SEP], and an attention mask as long as that. A WordPiece token covers at least
+        // one char, so the tail's buffer holds all of its tokens (a longer output would be truncated, not overrun).
+        Span<long> mask = stackalloc long[TailChars + 2];
         var head = text.Length > HeadChars + TailChars ? text[..HeadChars] : text;
-        var tokens = tokenizer.EncodeToIds(head, MaxHeadTokens, addSpecialTokens: false, out _, out _);
-        n = Append(tokens, 0, ids, n);
+        var n = tokenizer.Encode(head.ToString(), ids[..(MaxHeadTokens + 2)], mask);
+        var separator = ids[--n];
         if (head.Length < text.Length)
         {
             // The tail's last tokens: the end of the prompt is where "summarise the above" sits.
-            tokens = tokenizer.EncodeToIds(text[^TailChars..], addSpecialTokens: false);
-            n = Append(tokens, Math.Max(0, tokens.Count - MaxTailTokens), ids, n);
+            Span<long> tail = stackalloc long[TailChars + 2];
+            var end = tokenizer.Encode(text[^TailChars..].ToString(), tail, mask) - 1;
+            var from = Math.Max(1, end - MaxTailTokens);
+            tail[from..end].CopyTo(ids[n..]);
+            n += end - from;
         }
 
-        ids[n++] = tokenizer.SeparatorTokenId;
-        return n;
-    }
-
-    private static int Append(IReadOnlyList<int> tokens, int from, Span<long> ids, int n)
-    {
-        for (var i = from; i < tokens.Count; i++)
-        {
-            ids[n++] = tokens[i];
-        }
-
+        ids[n++] = separator;
         return n;
     }
 }

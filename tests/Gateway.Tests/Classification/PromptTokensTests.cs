@@ -4,7 +4,10 @@ namespace Gateway.Tests.Classification;
 
 public sealed class PromptTokensTests
 {
-    private static readonly Microsoft.ML.Tokenizers.BertTokenizer Tokenizer = MiniLm.CreateTokenizer();
+    private static readonly FastBertTokenizer.BertTokenizer Tokenizer = MiniLm.CreateWordPiece();
+    private static readonly string[] Vocabulary = MiniLm.ReadVocabulary();
+    private static readonly long Cls = Array.IndexOf(Vocabulary, "[CLS]");
+    private static readonly long Sep = Array.IndexOf(Vocabulary, "[SEP]");
 
     private static long[] Encode(string text)
     {
@@ -17,15 +20,15 @@ public sealed class PromptTokensTests
     {
         var ids = Encode("Hello world");
 
-        Assert.Equal(Tokenizer.ClassificationTokenId, ids[0]);
-        Assert.Equal(Tokenizer.SeparatorTokenId, ids[^1]);
+        Assert.Equal(Cls, ids[0]);
+        Assert.Equal(Sep, ids[^1]);
         Assert.Equal(4, ids.Length);
     }
 
     [Fact]
     public void Encode_Empty_IsStillTwoTokens()
     {
-        Assert.Equal([Tokenizer.ClassificationTokenId, Tokenizer.SeparatorTokenId], Encode(""));
+        Assert.Equal([Cls, Sep], Encode(""));
     }
 
     [Fact]
@@ -50,5 +53,28 @@ public sealed class PromptTokensTests
         var size = MiniLm.ReadVocabularySize();
 
         Assert.All(Encode(text), id => Assert.InRange(id, 0, size - 1));
+    }
+
+    // BERT's uncased WordPiece as HuggingFace defines it (what MiniLM was trained with), where Microsoft.ML.Tokenizers'
+    // BertTokenizer, used before, dropped the symbols and split "_" as a suffix.
+    [Theory]
+    [InlineData("2x+5=10", "2 ##x + 5 = 10")]
+    [InlineData("read_json", "read _ j ##son")]
+    [InlineData("cost $5 <b> a|b", "cost $ 5 < b > a | b")]
+    public void Encode_IsHuggingFacesUncasedWordPiece(string text, string tokens)
+    {
+        Assert.Equal(tokens, string.Join(' ', Encode(text)[1..^1].Select(id => Vocabulary[id])));
+    }
+
+    [Fact]
+    public void Encode_FromManyThreadsAtOnce_GivesWhatOneThreadGives()
+    {
+        var texts = Enumerable.Range(0, 64).Select(i => $"prompt {i}: {string.Concat(Enumerable.Repeat($"word{i} crème + x_{i} ", 40 + i))}").ToArray();
+        var expected = texts.Select(Encode).ToArray();
+
+        var actual = new long[texts.Length][];
+        Parallel.For(0, texts.Length * 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => actual[i % texts.Length] = Encode(texts[i % texts.Length]));
+
+        Assert.All(Enumerable.Range(0, texts.Length), i => Assert.Equal(expected[i], actual[i]));
     }
 }
