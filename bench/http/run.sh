@@ -121,7 +121,9 @@ fi
 if [ -n "$BASE_REF" ]; then
   git worktree add --detach "$out/base-src" "$BASE_REF" >/dev/null 2>&1 || { echo "cannot check out $BASE_REF" >&2; exit 1; }
   dotnet build -c Release -v q -nologo "$out/base-src/src/Gateway/Gateway.csproj" >/dev/null
-  start_gateway "$out/base-src/src/Gateway/bin/Release/net10.0/Gateway" "$BGW" base
+  # Its own classifier model and policy: a revision may not read this checkout's (the model's tokenizer changed in 63dcecb).
+  start_gateway "$out/base-src/src/Gateway/bin/Release/net10.0/Gateway" "$BGW" base \
+    Classifier__ModelPath="$out/base-src/models/classifier/classifier.onnx" Policies__Path="$out/base-src/policies"
   bgw_pid=$!
   arms="$arms base"
   ports="$ports $BGW"
@@ -131,6 +133,9 @@ for port in $ports; do
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" -X GET 2>/dev/null && break
     # the upstream and bare proxy answer any path; the gateway answers /healthz
     curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null | grep -qE '^[2-5]' && break; sleep 0.2; done
+done
+for pid in "${pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { echo "an arm's process ($pid) exited at start; see its output above" >&2; exit 1; }
 done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -22,13 +22,13 @@ internal static class PromptTokens
         // one char, so the tail's buffer holds all of its tokens (a longer output would be truncated, not overrun).
         Span<long> mask = stackalloc long[TailChars + 2];
         var head = text.Length > HeadChars + TailChars ? text[..HeadChars] : text;
-        var n = tokenizer.Encode(head.ToString(), ids[..(MaxHeadTokens + 2)], mask);
+        var n = tokenizer.Encode(AccentFolding.Fold(head), ids[..(MaxHeadTokens + 2)], mask);
         var separator = ids[--n];
         if (head.Length < text.Length)
         {
             // The tail's last tokens: the end of the prompt is where "summarise the above" sits.
             Span<long> tail = stackalloc long[TailChars + 2];
-            var end = tokenizer.Encode(text[^TailChars..].ToString(), tail, mask) - 1;
+            var end = tokenizer.Encode(AccentFolding.Fold(text[^TailChars..]), tail, mask) - 1;
             var from = Math.Max(1, end - MaxTailTokens);
             tail[from..end].CopyTo(ids[n..]);
             n += end - from;

@@ -56,11 +56,13 @@ public sealed class PromptTokensTests
     }
 
     // BERT's uncased WordPiece as HuggingFace defines it (what MiniLM was trained with), where Microsoft.ML.Tokenizers'
-    // BertTokenizer, used before, dropped the symbols and split "_" as a suffix.
+    // BertTokenizer, used before, dropped the symbols, split "_" as a suffix and read accented words as [UNK].
     [Theory]
     [InlineData("2x+5=10", "2 ##x + 5 = 10")]
     [InlineData("read_json", "read _ j ##son")]
     [InlineData("cost $5 <b> a|b", "cost $ 5 < b > a | b")]
+    [InlineData("Crème brûlée", "cr ##eme br ##ule ##e")]
+    [InlineData("Cafe\u0301 ÉTÉ", "cafe et ##e")]
     public void Encode_IsHuggingFacesUncasedWordPiece(string text, string tokens)
     {
         Assert.Equal(tokens, string.Join(' ', Encode(text)[1..^1].Select(id => Vocabulary[id])));
