@@ -187,6 +187,43 @@ public sealed class SpendLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABatchOfManySlices_IsCommittedWhole_WhileServing()
+    {
+        // A flush interval long enough that the requests land in one or two batches of more than LedgerWriter.SliceRows
+        // rows each, which the writer commits as 64-row transactions with a sleep between them.
+        await using var gateway = await Start(null, ("Ledger:FlushInterval", "00:00:02"), ("Ledger:BatchSize", "1000"));
+        const int Requests = 200;
+        using (var gate = new SemaphoreSlim(16))
+        {
+            await Task.WhenAll(Enumerable.Range(0, Requests).Select(async _ =>
+            {
+                await gate.WaitAsync();
+                try
+                {
+                    using var response = await Chat(gateway);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+
+        var store = new SpendLedgerStore(new GatewayDatabase(Options.Create(new LedgerOptions { ConnectionString = ConnectionString })));
+        SpendTotals? total = null;
+        for (var i = 0; i < 150 && total?.Requests != Requests; i++)
+        {
+            await Task.Delay(100);
+            total = (await store.TotalsAsync(new SpendQuery(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(1), []), CancellationToken.None))
+                .SingleOrDefault();
+        }
+
+        Assert.Equal(Requests, total?.Requests);
+        Assert.Equal(Requests * ChatCost, total!.CostUsd);
+    }
+
+    [Fact]
     public async Task ProviderWithoutUsage_IsCountedWithTheTokenizer_AndFlaggedEstimated()
     {
         await using var gateway = await Start();

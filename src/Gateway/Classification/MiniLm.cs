@@ -34,8 +34,9 @@ internal static class MiniLm
 
     /// <summary>
     /// The classifier's tokenizer: BERT's uncased WordPiece as HuggingFace defines it (FastBertTokenizer): lower case,
-    /// accents stripped, every ASCII punctuation mark and symbol a token of its own. Immutable after loading and safe to
-    /// share between threads when the caller supplies the output buffers. Microsoft.ML.Tokenizers' BertTokenizer
+    /// every ASCII punctuation mark and symbol a token of its own (accents are stripped before it, by
+    /// <see cref="AccentFolding"/>: the library cannot under invariant globalization). Immutable after loading and safe
+    /// to share between threads when the caller supplies the output buffers. Microsoft.ML.Tokenizers' BertTokenizer
     /// (<see cref="CreateTokenizer"/>) reads 25 % of the real labelled prompts differently: it drops symbols such as
     /// <c>+ = $ &lt; &gt; |</c>, reads <c>read_json</c> as <c>read ##_ ##js ##on</c>, and accented words as <c>[UNK]</c>;
     /// it is also ~2.8× slower on a 2 KB prompt (docs/benchmarks.md, "The classifier's tokenizer").
