@@ -77,8 +77,9 @@ public class LedgerAppendBenchmarks
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = System.Text.RegularExpressions.Regex.Replace(Sql, @"\?", _ => "@p" + _parameter++);
-        _parameter = 0;
+        command.CommandText = Sql.Replace(
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", $"({string.Join(",", Enumerable.Range(0, 27).Select(i => $"@p{i}"))})",
+            StringComparison.Ordinal);
         var parameters = new SqliteParameter[27];
         for (var i = 0; i < parameters.Length; i++)
         {
@@ -107,8 +108,6 @@ public class LedgerAppendBenchmarks
 
         await transaction.CommitAsync();
     }
-
-    private int _parameter;
 
     private const string Sql = """
         INSERT INTO spend_ledger (request_id, at, key_id, team, route, model, category, needs_strong, status, stream,
