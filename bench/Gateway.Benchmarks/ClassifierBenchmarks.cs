@@ -73,11 +73,11 @@ public class ClassifierBenchmarks
     {
         _text.Load(Conversation.Read(_long.RootElement));
         var text = _text.LastUser;
-        var head = text.Length > 1920 ? text[..1536] : text;
+        var head = text.Length > PromptTokens.HeadChars + PromptTokens.TailChars ? text[..PromptTokens.HeadChars] : text;
         var n = _mlTokenizer.EncodeToIds(head, PromptTokens.MaxHeadTokens, addSpecialTokens: false, out _, out _).Count;
         if (head.Length < text.Length)
         {
-            n += Math.Min(PromptTokens.MaxTailTokens, _mlTokenizer.EncodeToIds(text[^384..], addSpecialTokens: false).Count);
+            n += Math.Min(PromptTokens.MaxTailTokens, _mlTokenizer.EncodeToIds(text[^PromptTokens.TailChars..], addSpecialTokens: false).Count);
         }
 
         return n + 2;

@@ -13,8 +13,8 @@ internal static class PromptTokens
     public const int MaxTokens = MaxHeadTokens + MaxTailTokens + 2;
 
     // WordPiece tokens average ~4 chars of English; 6 per token leaves room without tokenizing megabytes.
-    private const int HeadChars = MaxHeadTokens * 6;
-    private const int TailChars = MaxTailTokens * 6;
+    internal const int HeadChars = MaxHeadTokens * 6;
+    internal const int TailChars = MaxTailTokens * 6;
 
     public static int Encode(FastBertTokenizer.BertTokenizer tokenizer, ReadOnlySpan<char> text, Span<long> ids)
     {

@@ -126,18 +126,6 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         CREATE INDEX IF NOT EXISTS spend_ledger_team_at ON spend_ledger (team, at);
         """;
 
-    private const string Insert = """
-        INSERT INTO spend_ledger (request_id, at, key_id, team, route, model, category, needs_strong, status, stream,
-            prompt_tokens, completion_tokens, cached_prompt_tokens, usage_estimated, cost_nusd, counterfactual_nusd,
-            latency_ms, ttfb_ms, fallback_from, policy_version, decision_facts, expected_quality, reference_quality, operation,
-            end_user, tags, metadata)
-        VALUES (@request_id, @at, @key_id, @team, @route, @model, @category, @needs_strong, @status, @stream,
-            @prompt_tokens, @completion_tokens, @cached_prompt_tokens, @usage_estimated, @cost_nusd, @counterfactual_nusd,
-            @latency_ms, @ttfb_ms, @fallback_from, @policy_version, @decision_facts, @expected_quality, @reference_quality, @operation,
-            @end_user, @tags, @metadata)
-        ON CONFLICT (request_id) DO NOTHING;
-        """;
-
     /// <summary>Sortable UTC text; the same in both databases, so range queries and day grouping agree.</summary>
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
@@ -164,6 +152,14 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         ("reference_quality", System.Data.DbType.Double), ("operation", System.Data.DbType.String),
         ("end_user", System.Data.DbType.String), ("tags", System.Data.DbType.String), ("metadata", System.Data.DbType.String),
     ];
+
+    // One row's INSERT, bound by name (@request_id, …) or by position (?); a retried append is ignored.
+    private static readonly string NamedInsert = InsertSql(column => "@" + column);
+    private static readonly string PositionalInsert = InsertSql(_ => "?");
+
+    private static string InsertSql(Func<string, string> parameter) =>
+        $"INSERT INTO spend_ledger ({string.Join(", ", Columns.Select(c => c.Name))}) " +
+        $"VALUES ({string.Join(", ", Columns.Select(c => parameter(c.Name)))}) ON CONFLICT (request_id) DO NOTHING;";
 
     /// <summary>Sets one row's values, in <see cref="Columns"/> order, on a statement.</summary>
     private interface IRowBinder
@@ -224,7 +220,7 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = Insert;
+        command.CommandText = NamedInsert;
         var parameters = new DbParameter[Columns.Length];
         for (var i = 0; i < Columns.Length; i++)
         {
@@ -243,8 +239,6 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
 
         await transaction.CommitAsync(cancellationToken);
     }
-
-    private static readonly string PositionalInsert = System.Text.RegularExpressions.Regex.Replace(Insert, "@[a-z_]+", "?");
 
     private static void AppendSqlite(SqliteConnection connection, IReadOnlyList<SpendRecord> records)
     {
