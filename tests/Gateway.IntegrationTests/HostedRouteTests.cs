@@ -290,6 +290,46 @@ public sealed class HostedRouteTests : GatewayWithUpstream
         Assert.Contains("gateway_spend_usd_total{route=\"frontier\",model=\"big-model\",team=\"research\"} 0.00575", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Bodies_ReachTheProviderIntact_WhileTheGatewayReusesItsBuffers()
+    {
+        // Request and upstream bodies under 64 KiB live in pooled buffers: each must reach the provider exactly as its client
+        // sent it, whatever ran before it or beside it (a buffer returned early, or read past its length, would mix two).
+        var prompts = Enumerable.Range(0, 48).Select(i => $"#{i:D2} " + new string((char)('a' + (i % 26)), 6000 - (i * 123))).ToArray();
+        async Task Send(string prompt)
+        {
+            var body = new JsonObject { ["model"] = "auto", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }) };
+            using var response = await Gateway.Client.PostAsync("/v1/chat/completions", Json(body.ToJsonString()));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await Task.WhenAll(prompts.Select(Send));
+        foreach (var prompt in prompts.Reverse())
+        {
+            await Send(prompt); // each shorter one after a longer one: no bytes of the longer may follow it
+        }
+
+        var sent = Upstream.Received.Select(r => r.Json["messages"]![0]!["content"]!.GetValue<string>()).ToList();
+        Assert.Equal(prompts.Concat(prompts).Order(StringComparer.Ordinal), sent.Order(StringComparer.Ordinal));
+        Assert.All(Upstream.Received, r => Assert.Equal("big-model", r.Json["model"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task ATraceContext_FromTheClient_ReachesTheProvider()
+    {
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = Json("""{"model":"auto","messages":[{"role":"user","content":"hi"}]}"""),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+
+        using var response = await Gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-01$", Upstream.LastRequest.Headers["traceparent"]);
+    }
+
     /// <summary>Reads one SSE event (up to its blank line) without reading further.</summary>
     internal static async Task<string> ReadEventAsync(Stream body)
     {

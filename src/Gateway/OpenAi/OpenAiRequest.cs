@@ -20,6 +20,9 @@ public sealed class OpenAiRequest : IDisposable
 
     private readonly JsonDocument _document;
 
+    // The buffer the document reads, when this request owns it (ParseOwned): returned with the document.
+    private IDisposable? _body;
+
     private OpenAiRequest(OpenAiOperation operation, JsonDocument document, int bodyLength)
     {
         Operation = operation;
@@ -94,6 +97,25 @@ public sealed class OpenAiRequest : IDisposable
         catch
         {
             document.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Parse(OpenAiOperation, ReadOnlyMemory{byte})"/> of a body this request then owns: disposing the
+    /// request (or a parse that fails) disposes the body, after which nothing may read the document.
+    /// </summary>
+    public static OpenAiRequest ParseOwned(OpenAiOperation operation, RequestBody body)
+    {
+        try
+        {
+            var request = Parse(operation, body.Memory);
+            request._body = body;
+            return request;
+        }
+        catch
+        {
+            body.Dispose();
             throw;
         }
     }
@@ -426,5 +448,9 @@ public sealed class OpenAiRequest : IDisposable
         writer.WriteEndObject();
     }
 
-    public void Dispose() => _document.Dispose();
+    public void Dispose()
+    {
+        _document.Dispose();
+        _body?.Dispose();
+    }
 }

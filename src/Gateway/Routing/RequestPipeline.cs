@@ -48,8 +48,7 @@ public sealed class RequestPipeline(
         try
         {
             feature.Tags = GatewayTags.Read(http.Request.Headers);
-            var body = await RequestBodyReader.ReadAsync(http, _maxBodyBytes, http.RequestAborted);
-            request = OpenAiRequest.Parse(operation, body);
+            request = OpenAiRequest.ParseOwned(operation, await RequestBodyReader.ReadPooledAsync(http, _maxBodyBytes, http.RequestAborted));
             if (identity.Models is { } allowed && !allowed.Contains(request.Model))
             {
                 throw OpenAiErrors.ModelNotAllowedForKey(request.Model, identity.KeyId);

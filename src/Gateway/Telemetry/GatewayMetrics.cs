@@ -176,46 +176,46 @@ public sealed class GatewayMetrics
     public void RecordRequest(SpendRecord record)
     {
         var status = record.Status.ToString(CultureInfo.InvariantCulture);
-        _requests.WithLabels(record.Route, record.Model, record.Team, record.Category ?? "none", status, record.Operation ?? "").Inc();
-        _keyRequests.WithLabels(record.Team, record.KeyId, status[..1] + "xx").Inc();
-        _duration.WithLabels(record.Route).Observe(record.Latency.TotalSeconds);
+        _requests.Labelled(record.Route, record.Model, record.Team, record.Category ?? "none", status, record.Operation ?? "").Inc();
+        _keyRequests.Labelled(record.Team, record.KeyId, StatusClass(record.Status)).Inc();
+        _duration.Labelled(record.Route).Observe(record.Latency.TotalSeconds);
         if (record.TimeToFirstByte is { } ttfb)
         {
-            _ttfb.WithLabels(record.Route).Observe(ttfb.TotalSeconds);
+            _ttfb.Labelled(record.Route).Observe(ttfb.TotalSeconds);
         }
 
         if (record.Usage is { } usage)
         {
-            _tokens.WithLabels(record.Route, record.Model, record.Team, "input").Inc(usage.PromptTokens);
-            _tokens.WithLabels(record.Route, record.Model, record.Team, "output").Inc(usage.CompletionTokens);
-            _spend.WithLabels(record.Route, record.Model, record.Team).Inc((double)record.CostUsd);
-            _keySpend.WithLabels(record.Team, record.KeyId).Inc((double)record.CostUsd);
+            _tokens.Labelled(record.Route, record.Model, record.Team, "input").Inc(usage.PromptTokens);
+            _tokens.Labelled(record.Route, record.Model, record.Team, "output").Inc(usage.CompletionTokens);
+            _spend.Labelled(record.Route, record.Model, record.Team).Inc((double)record.CostUsd);
+            _keySpend.Labelled(record.Team, record.KeyId).Inc((double)record.CostUsd);
             if (record.CounterfactualCostUsd is { } counterfactual)
             {
-                _counterfactual.WithLabels(record.Route, record.Model, record.Team).Inc((double)counterfactual);
+                _counterfactual.Labelled(record.Route, record.Model, record.Team).Inc((double)counterfactual);
             }
 
             if (record is { ExpectedQuality: { } expected, ReferenceQuality: { } reference })
             {
-                _expectedQuality.WithLabels(record.Team, record.Route).Inc(expected);
-                _referenceQuality.WithLabels(record.Team, record.Route).Inc(reference);
-                _qualityRated.WithLabels(record.Team, record.Route).Inc();
+                _expectedQuality.Labelled(record.Team, record.Route).Inc(expected);
+                _referenceQuality.Labelled(record.Team, record.Route).Inc(reference);
+                _qualityRated.Labelled(record.Team, record.Route).Inc();
             }
         }
     }
 
-    public void UpstreamError(string upstream, string reason) => _upstreamErrors.WithLabels(upstream, reason).Inc();
+    public void UpstreamError(string upstream, string reason) => _upstreamErrors.Labelled(upstream, reason).Inc();
 
-    public void Fallback(string fromRoute, string toRoute) => _fallbacks.WithLabels(fromRoute, toRoute).Inc();
+    public void Fallback(string fromRoute, string toRoute) => _fallbacks.Labelled(fromRoute, toRoute).Inc();
 
-    public void UpstreamRetry(string upstream, string reason) => _upstreamRetries.WithLabels(upstream, reason).Inc();
+    public void UpstreamRetry(string upstream, string reason) => _upstreamRetries.Labelled(upstream, reason).Inc();
 
-    public void UpstreamCircuit(string upstream, string deployment, int state) => _upstreamCircuit.WithLabels(upstream, deployment).Set(state);
+    public void UpstreamCircuit(string upstream, string deployment, int state) => _upstreamCircuit.Labelled(upstream, deployment).Set(state);
 
     /// <summary>Category labels come from the model's fixed label list, never from the prompt.</summary>
     public void Classified(PromptClassification classification)
     {
-        _classifications.WithLabels(classification.Category).Inc();
+        _classifications.Labelled(classification.Category).Inc();
         _needsStrong.Observe(classification.NeedsStrong);
     }
 
@@ -225,9 +225,9 @@ public sealed class GatewayMetrics
 
     /// <summary>Route and rule names come from the policy, a bounded set admins control.</summary>
     public void Decided(Routing.RouteDecision decision) =>
-        _decisions.WithLabels(decision.Route.Name, decision.Via, decision.Rule ?? "").Inc();
+        _decisions.Labelled(decision.Route.Name, decision.Via, decision.Rule ?? "").Inc();
 
-    public void PolicyReload(bool succeeded, string source) => _policyReloads.WithLabels(succeeded ? "ok" : "failed", source).Inc();
+    public void PolicyReload(bool succeeded, string source) => _policyReloads.Labelled(succeeded ? "ok" : "failed", source).Inc();
 
     public void PolicyApplied(string version)
     {
@@ -236,29 +236,29 @@ public sealed class GatewayMetrics
             _policyInfo.RemoveLabelled(labels);
         }
 
-        _policyInfo.WithLabels(version).Set(1);
+        _policyInfo.Labelled(version).Set(1);
     }
 
-    public void UsageEstimated(string route) => _usageEstimated.WithLabels(route).Inc();
+    public void UsageEstimated(string route) => _usageEstimated.Labelled(route).Inc();
 
     public void BudgetAlert(string team, string period, decimal threshold, string delivery) =>
-        _budgetAlerts.WithLabels(team, period, threshold.ToString(CultureInfo.InvariantCulture), delivery).Inc();
+        _budgetAlerts.Labelled(team, period, threshold.ToString(CultureInfo.InvariantCulture), delivery).Inc();
 
-    public void SharedStateError(string operation) => _sharedStateErrors.WithLabels(operation).Inc();
+    public void SharedStateError(string operation) => _sharedStateErrors.Labelled(operation).Inc();
 
     public void LedgerPending(int pending) => _ledgerPending.Set(pending);
 
-    public void LedgerWritten(int records, bool succeeded) => _ledgerWrites.WithLabels(succeeded ? "ok" : "failed").Inc(records);
+    public void LedgerWritten(int records, bool succeeded) => _ledgerWrites.Labelled(succeeded ? "ok" : "failed").Inc(records);
 
     /// <summary>Teams come from the policy's budgets (admin-controlled, bounded).</summary>
     public void Budget(string team, string period, decimal spent, decimal limit)
     {
-        _budgetSpent.WithLabels(team, period).Set((double)spent);
-        _budgetLimit.WithLabels(team, period).Set((double)limit);
-        _budgetRemaining.WithLabels(team, period).Set((double)Math.Max(0, limit - spent));
+        _budgetSpent.Labelled(team, period).Set((double)spent);
+        _budgetLimit.Labelled(team, period).Set((double)limit);
+        _budgetRemaining.Labelled(team, period).Set((double)Math.Max(0, limit - spent));
     }
 
-    public void ClassifierReload(bool succeeded) => _classifierReloads.WithLabels(succeeded ? "ok" : "failed").Inc();
+    public void ClassifierReload(bool succeeded) => _classifierReloads.Labelled(succeeded ? "ok" : "failed").Inc();
 
     public void ClassifierLoaded(string version)
     {
@@ -267,6 +267,25 @@ public sealed class GatewayMetrics
             _classifierInfo.RemoveLabelled(labels);
         }
 
-        _classifierInfo.WithLabels(version).Set(1);
+        _classifierInfo.Labelled(version).Set(1);
     }
+
+    private static string StatusClass(int status) => status switch
+    {
+        < 200 => "1xx",
+        < 300 => "2xx",
+        < 400 => "3xx",
+        < 500 => "4xx",
+        _ => "5xx",
+    };
+}
+
+internal static class LabelledChildren
+{
+    /// <summary>
+    /// The child for these label values through prometheus-net's span overload, which finds an existing child without
+    /// the array that <c>WithLabels(params string[])</c> allocates on every call.
+    /// </summary>
+    public static TChild Labelled<TChild>(this Collector<TChild> metric, params ReadOnlySpan<string> labelValues)
+        where TChild : ChildBase => metric.WithLabels(labelValues);
 }

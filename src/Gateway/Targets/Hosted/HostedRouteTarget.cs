@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Runtime.InteropServices;
 using Gateway.OpenAi;
 using Gateway.Policies;
@@ -26,9 +26,23 @@ public sealed class HostedRouteTarget(
     {
         var upstream = upstreams.Get(invocation.Route.Upstream!);
         var request = invocation.Request;
-        var body = new ArrayBufferWriter<byte>(request.BodyLength + 128);
+        // Pooled: YARP has finished reading the body (it awaits the request body's copy) when the pipeline returns,
+        // and the body stream is replaced below before the buffer goes back.
+        using var body = new ArrayPoolBufferWriter<byte>(request.BodyLength + 128);
         request.WriteUpstreamBody(body, invocation.TargetModel);
         MemoryMarshal.TryGetArray(body.WrittenMemory, out var segment);
+        try
+        {
+            return await ExecuteAsync(invocation, upstream, segment, cancellationToken);
+        }
+        finally
+        {
+            invocation.HttpContext.Request.Body = Stream.Null;
+        }
+    }
+
+    private async Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, Upstream upstream, ArraySegment<byte> segment, CancellationToken cancellationToken)
+    {
 
         var first = timeProvider.GetTimestamp();
         var attempt = 0;
