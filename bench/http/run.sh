@@ -28,6 +28,7 @@ NGINX=${NGINX:-1}             # 1 (default, when nginx is installed): arm "nginx
 TTFB=${TTFB:-1}               # 1 (default): after the rounds, the streamed first event's relay delay through each proxy (c=1)
 NOCLF=${NOCLF:-0}             # 1: adds arm "noclf", the gateway with Classifier:OnRequestPath=false (the classifier's share)
 GATEWAY_ENV=${GATEWAY_ENV:-}  # extra VAR=value settings for the gateway processes only (runtime knobs under study)
+BARE_ENV=${BARE_ENV:-}        # extra VAR=value settings for the bare forwarder (the same knob, to compare like with like)
 BASE_REF=${BASE_REF:-}        # a git revision: adds arm "base", the gateway as built from it
 UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106 NGX=5107 BGW=5108
 KEY=bench-client-key-0000000001
@@ -49,7 +50,7 @@ gateway=src/Gateway/bin/Release/net10.0/Gateway
 
 export DOTNET_TieredPGO=1
 taskset -c "$LOAD_CPU" "$servers" upstream --urls "http://127.0.0.1:$UP" & pids+=($!)
-taskset -c "$PROXY_CPU" "$servers" bare-proxy --urls "http://127.0.0.1:$BARE" --upstream "http://127.0.0.1:$UP" & pids+=($!)
+taskset -c "$PROXY_CPU" env $BARE_ENV "$servers" bare-proxy --urls "http://127.0.0.1:$BARE" --upstream "http://127.0.0.1:$UP" & pids+=($!)
 bare_pid=$!
 # start_gateway BINARY PORT NAME [VAR=value ...]: a gateway on the proxy core with the bench's upstream, key and
 # policy, its own ledger ($out/NAME.db), the arm's settings, then $GATEWAY_ENV.

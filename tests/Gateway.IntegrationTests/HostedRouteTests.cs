@@ -295,7 +295,9 @@ public sealed class HostedRouteTests : GatewayWithUpstream
     {
         // Request and upstream bodies under 64 KiB live in pooled buffers: each must reach the provider exactly as its client
         // sent it, whatever ran before it or beside it (a buffer returned early, or read past its length, would mix two).
-        var prompts = Enumerable.Range(0, 48).Select(i => $"#{i:D2} " + new string((char)('a' + (i % 26)), 6000 - (i * 123))).ToArray();
+        // Two bodies over 64 KiB take the unpooled path among them.
+        var prompts = Enumerable.Range(0, 48).Select(i => $"#{i:D2} " + new string((char)('a' + (i % 26)), 6000 - (i * 123)))
+            .Append("#48 " + new string('y', 70_000)).Append("#49 " + new string('z', 150_000)).ToArray();
         async Task Send(string prompt)
         {
             var body = new JsonObject { ["model"] = "auto", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }) };

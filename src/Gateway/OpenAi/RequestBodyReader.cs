@@ -44,9 +44,10 @@ public static class RequestBodyReader
     }
 
     /// <summary>
-    /// The body of a request the gateway routes. One shorter than <see cref="Hosting.LargeBodyReclaimer.Floor"/> (64 KiB),
-    /// as most chat requests are, is read into a buffer rented from the shared pool, which <see cref="RequestBody.Dispose"/> returns; a larger
-    /// one gets its own array, so the memory a 15 MiB request held goes back to the collector rather than the pool.
+    /// The body of a request the gateway routes. One shorter than <see cref="Hosting.LargeBodyReclaimer.Floor"/>
+    /// (64 KiB), as most chat requests are, is read into a buffer rented from the shared pool, which
+    /// <see cref="RequestBody.Dispose"/> returns; a larger one gets its own array, so the memory a 15 MiB request held
+    /// goes back to the collector rather than to the pool.
     /// </summary>
     public static async Task<RequestBody> ReadPooledAsync(HttpContext context, long limit, CancellationToken cancellationToken)
     {

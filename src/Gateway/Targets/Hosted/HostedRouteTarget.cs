@@ -1,5 +1,6 @@
-using CommunityToolkit.HighPerformance.Buffers;
+using System.Buffers;
 using System.Runtime.InteropServices;
+using CommunityToolkit.HighPerformance.Buffers;
 using Gateway.OpenAi;
 using Gateway.Policies;
 using Gateway.Telemetry;
@@ -26,14 +27,16 @@ public sealed class HostedRouteTarget(
     {
         var upstream = upstreams.Get(invocation.Route.Upstream!);
         var request = invocation.Request;
-        // Pooled: YARP has finished reading the body (it awaits the request body's copy) when the pipeline returns,
-        // and the body stream is replaced below before the buffer goes back.
-        using var body = new ArrayPoolBufferWriter<byte>(request.BodyLength + 128);
+        // A body under 64 KiB is written to a pooled buffer, returned once the attempts are over: YARP has read it by
+        // then (SendAsync awaits the request body's copy), and the request's body stream no longer points at it. A
+        // larger one gets arrays of its own, so its memory goes back to the collector (LargeBodyReclaimer), not the pool.
+        var pool = request.BodyLength < Hosting.LargeBodyReclaimer.Floor ? ArrayPool<byte>.Shared : UnpooledArrays.Instance;
+        using var body = new ArrayPoolBufferWriter<byte>(pool, request.BodyLength + 128);
         request.WriteUpstreamBody(body, invocation.TargetModel);
         MemoryMarshal.TryGetArray(body.WrittenMemory, out var segment);
         try
         {
-            return await ExecuteAsync(invocation, upstream, segment, cancellationToken);
+            return await ForwardAsync(invocation, upstream, segment, cancellationToken);
         }
         finally
         {
@@ -41,9 +44,9 @@ public sealed class HostedRouteTarget(
         }
     }
 
-    private async Task<RouteOutcome> ExecuteAsync(RouteInvocation invocation, Upstream upstream, ArraySegment<byte> segment, CancellationToken cancellationToken)
+    /// <summary>The body forwarded through the upstream's retries and its deployments' circuit breakers.</summary>
+    private async Task<RouteOutcome> ForwardAsync(RouteInvocation invocation, Upstream upstream, ArraySegment<byte> segment, CancellationToken cancellationToken)
     {
-
         var first = timeProvider.GetTimestamp();
         var attempt = 0;
         List<UpstreamDeployment>? failed = null; // allocated on the first failure only
@@ -175,5 +178,17 @@ public sealed class HostedRouteTarget(
             CompletionWithoutUsage = delivered,
             TimeToFirstByte = ttfb,
         }, unreachable && mayRetry(null) ? "connect" : null, null, ProviderFault: true);
+    }
+}
+
+/// <summary>An <see cref="ArrayPool{T}"/> that keeps nothing: every rent is a new array, every return is dropped.</summary>
+internal sealed class UnpooledArrays : ArrayPool<byte>
+{
+    public static UnpooledArrays Instance { get; } = new();
+
+    public override byte[] Rent(int minimumLength) => new byte[minimumLength];
+
+    public override void Return(byte[] array, bool clearArray = false)
+    {
     }
 }
