@@ -39,7 +39,6 @@ public sealed class RequestPipeline(
         feature.PolicyVersion = policy.Version;
 
         OpenAiRequest? request = null;
-        PromptClassification? classification = null;
         PlannedRequest? planned = null;
         RouteDecision? decision = null;
         SpendRecord? record = null;
@@ -55,7 +54,6 @@ public sealed class RequestPipeline(
             }
 
             planned = await planner.PlanAsync(policy, request, identity.Team, identity.KeyId, http.Request.Headers, null, http.RequestAborted, identity.Budget);
-            classification = planned.Classification;
             decision = planned.Decision ?? throw planned.Refusal!;
             metrics.Decided(decision);
 
@@ -86,57 +84,38 @@ public sealed class RequestPipeline(
             decimal? counterfactual = usage is null || policy.ReferenceRoute is not { } reference ? null
                 : operation == OpenAiOperation.Embeddings ? cost
                 : Pricing.Cost(reference.Price, usage);
-            record = Record(operation, identity, feature, policy, request, classification, started, result.Outcome.Status) with
-            {
-                Route = result.Route.Name,
-                Model = result.Model,
-                Usage = usage,
-                CostUsd = cost,
-                CounterfactualCostUsd = counterfactual,
-                ExpectedQuality = decision.ExpectedQuality,
-                ReferenceQuality = decision.ReferenceQuality,
-                TimeToFirstByte = result.Outcome.TimeToFirstByte,
-                FallbackFrom = result.FallbackFrom,
-            };
+            record = Record(operation, identity, feature, policy, request, planned, started, result.Outcome.Status, decision,
+                new Served(result.Route.Name, result.Model, usage, cost, counterfactual, result.Outcome.TimeToFirstByte, result.FallbackFrom));
         }
         catch (OpenAiException rejected)
         {
             // Refused before any route ran: still a request this team made, so it is recorded.
-            record = Record(operation, identity, feature, policy, request, classification, started, rejected.Status);
+            record = Record(operation, identity, feature, policy, request, planned, started, rejected.Status);
             throw;
         }
         catch (BadHttpRequestException bad)
         {
             // The body could not be read (cut short, too slow): answered with this status by OpenAiErrorMiddleware.
-            record = Record(operation, identity, feature, policy, request, classification, started, bad.StatusCode, decision);
+            record = Record(operation, identity, feature, policy, request, planned, started, bad.StatusCode, decision);
             throw;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away (nginx's 499): recorded, with whatever route had been chosen.
-            record = Record(operation, identity, feature, policy, request, classification, started, ClientClosedRequest, decision);
+            record = Record(operation, identity, feature, policy, request, planned, started, ClientClosedRequest, decision);
             throw;
         }
         catch (Exception)
         {
-            record = Record(operation, identity, feature, policy, request, classification, started, StatusCodes.Status500InternalServerError, decision);
+            record = Record(operation, identity, feature, policy, request, planned, started, StatusCodes.Status500InternalServerError, decision);
             throw;
         }
         finally
         {
+            request?.Dispose();
             if (record is not null)
             {
-                if (planned is not null && request is not null)
-                {
-                    record = record with { DecisionFacts = DecisionFacts.Of(policy, request.Shape, planned.Classification, planned.Facts).ToJson() };
-                }
-
-                request?.Dispose();
                 await spend.RecordAsync(record);
-            }
-            else
-            {
-                request?.Dispose();
             }
 
             reservation?.Dispose();
@@ -148,19 +127,34 @@ public sealed class RequestPipeline(
 
     private const int ClientClosedRequest = 499;
 
+    /// <summary>What a served request adds to its ledger row.</summary>
+    private readonly record struct Served(string Route, string Model, Usage? Usage, decimal CostUsd, decimal? CounterfactualCostUsd,
+        TimeSpan? TimeToFirstByte, string? FallbackFrom);
+
+    /// <summary>
+    /// The request's ledger row, built once: refused (no decision, or the route it was refused on) or
+    /// <paramref name="served"/>; with what the planner saw whenever a plan was made.
+    /// </summary>
     private SpendRecord Record(OpenAiOperation operation, ClientIdentity identity, GatewayRequestFeature feature, RoutingPolicy policy, OpenAiRequest? request,
-        PromptClassification? classification, long started, int status, RouteDecision? decision = null) => new()
+        PlannedRequest? planned, long started, int status, RouteDecision? decision = null, Served? served = null) => new()
     {
         RequestId = feature.RequestId,
         Timestamp = timeProvider.GetUtcNow(),
         KeyId = identity.KeyId,
         Team = identity.Team,
         KeyBudget = identity.Budget,
-        Route = decision?.Route.Name ?? NoRoute,
-        Model = decision?.TargetModel ?? NoRoute,
-        Category = classification?.Category,
-        NeedsStrong = classification?.NeedsStrong,
+        Route = served?.Route ?? decision?.Route.Name ?? NoRoute,
+        Model = served?.Model ?? decision?.TargetModel ?? NoRoute,
+        Category = planned?.Classification?.Category,
+        NeedsStrong = planned?.Classification?.NeedsStrong,
         Status = status,
+        Usage = served?.Usage,
+        CostUsd = served?.CostUsd ?? 0,
+        CounterfactualCostUsd = served?.CounterfactualCostUsd,
+        ExpectedQuality = served is null ? null : decision?.ExpectedQuality,
+        ReferenceQuality = served is null ? null : decision?.ReferenceQuality,
+        TimeToFirstByte = served?.TimeToFirstByte,
+        FallbackFrom = served?.FallbackFrom,
         Latency = timeProvider.GetElapsedTime(started),
         PolicyVersion = policy.Version,
         Stream = request?.Stream ?? false,
@@ -168,5 +162,8 @@ public sealed class RequestPipeline(
         EndUser = request?.EndUser,
         Tags = feature.Tags,
         Metadata = request?.Metadata,
+        DecisionFacts = planned is not null && request is not null
+            ? DecisionFacts.Of(policy, request.Shape, planned.Classification, planned.Facts).ToJson()
+            : null,
     };
 }
