@@ -28,13 +28,16 @@ public sealed record DecisionFacts(
 {
     public static DecisionFacts Of(RoutingPolicy policy, RequestShape shape, PromptClassification? classification, RequestFacts facts)
     {
+        // Indexed loops: these lists are interfaces, and foreach over one allocates an enumerator per rule per request.
         Dictionary<string, string>? headers = null;
         if (facts.Headers is { } all)
         {
-            foreach (var rule in policy.Rules)
+            for (var rule = 0; rule < policy.Rules.Count; rule++)
             {
-                foreach (var (name, _) in rule.Headers)
+                var read = policy.Rules[rule].Headers;
+                for (var h = 0; h < read.Count; h++)
                 {
+                    var name = read[h].Key;
                     if (all.TryGetValue(name, out var value))
                     {
                         (headers ??= new(StringComparer.OrdinalIgnoreCase))[name] = value.ToString();
@@ -43,8 +46,18 @@ public sealed record DecisionFacts(
             }
         }
 
+        float[]? scores = null;
+        if (classification is not null)
+        {
+            scores = new float[PromptCategories.All.Count];
+            for (var i = 0; i < scores.Length; i++)
+            {
+                scores[i] = MathF.Round(classification.Scores.GetValueOrDefault(PromptCategories.All[i]), 4);
+            }
+        }
+
         return new DecisionFacts(shape.Operation.ToString(), shape.Model, shape.Stream, shape.HasTools, shape.MaxTokens, shape.Choices, shape.BodyLength,
-            classification is null ? null : [.. PromptCategories.All.Select(c => MathF.Round(classification.Scores.GetValueOrDefault(c), 4))],
+            scores,
             classification is null ? null : MathF.Round(classification.NeedsStrong, 4),
             facts.RetrievalRelevance is { } r ? Math.Round(r, 4) : null,
             headers,

@@ -140,8 +140,9 @@ public sealed class Router
         }
 
         PolicyRule? pinningRule = null;
-        foreach (var rule in policy.Rules)
+        for (var r = 0; r < policy.Rules.Count; r++) // indexed: foreach over the interface allocates an enumerator
         {
+            var rule = policy.Rules[r];
             if (pinningRule is not null)
             {
                 // Decided: later rules are not evaluated (an explanation still lists them).
@@ -595,8 +596,9 @@ public sealed class Router
             }
         }
 
-        foreach (var (header, values) in rule.Headers)
+        for (var h = 0; h < rule.Headers.Count; h++) // indexed: foreach over the interface allocates an enumerator
         {
+            var (header, values) = rule.Headers[h];
             var sent = facts.Headers is { } headers && headers.TryGetValue(header, out var value) ? value.ToString() : null;
             var ok = sent is not null && values.Contains(sent);
             trace?.Conditions.Add(new ConditionTrace($"headers.{header}", string.Join("|", values), sent ?? "absent", ok));
