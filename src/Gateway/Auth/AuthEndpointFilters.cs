@@ -28,9 +28,8 @@ public static class AuthEndpointFilters
     private static async ValueTask<object?> ResolveAfterReloadAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, ClientKeyStore store)
     {
         var http = context.HttpContext;
-        var changed = await http.RequestServices.GetRequiredService<VirtualKeyStore>().RefreshForMissAsync(http.RequestAborted);
-        var identity = changed ? Resolve(http, store).Identity : null;
-        http.Features.Set(identity ?? throw OpenAiErrors.InvalidKey(store.Count > 0));
+        await http.RequestServices.GetRequiredService<VirtualKeyStore>().RefreshForMissAsync(http.RequestAborted);
+        http.Features.Set(Resolve(http, store).Identity ?? throw OpenAiErrors.InvalidKey(store.Count > 0));
         return await next(context);
     }
 

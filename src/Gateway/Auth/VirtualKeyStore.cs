@@ -142,13 +142,12 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
 
     /// <summary>
     /// A secret of ours that is not in memory may have been created on another replica since the last poll: reload now
-    /// rather than refuse it for up to a poll interval. One reload at a time; a miss is settled by any reload that started
-    /// after it arrived, so a burst of misses (or of made-up keys) costs one small query at a time, never a pile of them.
+    /// rather than refuse it for up to a poll interval. One miss's reload at a time; a miss is settled by any such reload
+    /// that started after it arrived, so a burst of misses (or of made-up keys) costs one small query at a time, never a
+    /// pile of them. Look the key up again afterwards, whatever this found: the poll may have loaded it in between.
     /// </summary>
-    /// <returns>True when the key set changed meanwhile (worth resolving again).</returns>
-    public async Task<bool> RefreshForMissAsync(CancellationToken cancellationToken)
+    public async Task RefreshForMissAsync(CancellationToken cancellationToken)
     {
-        var version = Version;
         var seen = Interlocked.Read(ref _missRefreshes);
         await _missRefresh.WaitAsync(cancellationToken);
         try
@@ -163,8 +162,6 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         {
             _missRefresh.Release();
         }
-
-        return Version != version;
     }
 
     /// <summary>Reloads when the table changed since the last load (another replica wrote it).</summary>
@@ -344,7 +341,26 @@ public sealed class VirtualKeyStore(GatewayDatabase database, IOptions<AuthOptio
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    private readonly SemaphoreSlim _reload = new(1, 1);
+
+    /// <summary>
+    /// Reads the table and puts it in memory, one reload at a time: two at once (the poll's, and a write's or a miss's)
+    /// could finish out of order and leave the older table in memory, a revoked key usable until the next poll.
+    /// </summary>
     private async Task ReloadAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await _reload.WaitAsync(cancellationToken);
+        try
+        {
+            await ReadAllAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            _reload.Release();
+        }
+    }
+
+    private async Task ReadAllAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {Columns} FROM client_keys ORDER BY created_at, id;";

@@ -42,7 +42,7 @@ public sealed class RequestPipeline(
         PlannedRequest? planned = null;
         RouteDecision? decision = null;
         SpendRecord? record = null;
-        IDisposable? reservation = null;
+        BudgetLease? reservation = null;
         Auth.RateLease? rate = null;
         try
         {
@@ -115,9 +115,10 @@ public sealed class RequestPipeline(
             request?.Dispose();
             if (record is not null)
             {
-                await spend.RecordAsync(record);
+                await spend.RecordAsync(record, reservation);
             }
 
+            // Settled by the record when it cost something; released here otherwise.
             reservation?.Dispose();
             // Tokens used settle the reservation; a request that failed without usage used none.
             rate?.Settle(record?.Usage is { } used ? (long)used.PromptTokens + used.CompletionTokens

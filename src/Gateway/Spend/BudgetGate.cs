@@ -59,24 +59,36 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
         }, () => tracker.State(team));
     }
 
+    /// <summary>Counts a recorded cost and releases a shared hold in one step: no script ever sees the cost twice, or not at all.</summary>
+    private static readonly LuaScript Settle = LuaScript.Prepare("""
+        local day = redis.call('INCRBY', @day, @amount)
+        local month = redis.call('INCRBY', @month, @amount)
+        redis.call('EXPIRE', @day, @dayLifetime)
+        redis.call('EXPIRE', @month, @monthLifetime)
+        if tonumber(@held) > 0 then
+          redis.call('DECRBY', @inflight, @held)
+        end
+        return {day, month}
+        """);
+
     /// <summary>
-    /// Holds <paramref name="estimatedUsd"/> against the team's budget until the request is recorded; dispose to release.
+    /// Holds <paramref name="estimatedUsd"/> against the team's budget until the request is recorded (its record settles
+    /// the lease, <see cref="Recorded"/>); dispose to release what was not settled.
     /// A <c>reject</c> budget is checked again atomically with the hold (the planner's state may predate a concurrent
     /// request's), and a refusal is the same 429 the planner gives. Teams without a budget hold nothing (and skip the lock).
     /// </summary>
     /// <param name="keyBudget">The calling key's own budget, held beside the team's: both or neither.</param>
-    public async ValueTask<IDisposable?> LeaseAsync(RoutingPolicy policy, string team, decimal estimatedUsd, TeamBudget? keyBudget = null)
+    public async ValueTask<BudgetLease?> LeaseAsync(RoutingPolicy policy, string team, decimal estimatedUsd, TeamBudget? keyBudget = null)
     {
         var teamLease = policy.Budgets.GetValueOrDefault(team) is { } budget ? await LeaseAsync(budget, estimatedUsd) : null;
         if (keyBudget is null)
         {
-            return teamLease;
+            return teamLease is null ? null : new BudgetLease(teamLease, null);
         }
 
         try
         {
-            var keyLease = await LeaseAsync(keyBudget, estimatedUsd);
-            return teamLease is null ? keyLease : new Leases(teamLease, keyLease);
+            return new BudgetLease(teamLease, await LeaseAsync(keyBudget, estimatedUsd));
         }
         catch
         {
@@ -117,7 +129,10 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     }
 
     /// <summary>
-    /// A recorded cost: this process's counters, and the shared ones when Redis is configured. The totals before and after
+    /// A recorded cost: this process's counters, and the shared ones when Redis is configured; the request's
+    /// <paramref name="lease"/> is settled in the same step as each counter (under its lock, or in its Redis script), so
+    /// a concurrent request never sees the cost both spent and still in flight (refused while budget is left) nor in
+    /// neither (admitted past the limit). The totals before and after
     /// it (the shared ones with Redis, so that a fleet's spend crosses the thresholds, not each replica's share) feed the
     /// budget's alerts.
     /// </summary>
@@ -125,17 +140,18 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     /// budget given to a key later starts from what it has already spent.</param>
     /// <param name="keyBudget">That key's own budget, if it has one (for its alerts).</param>
     /// <returns>This process's day and month totals of the team before and after the cost (what its budget metrics show).</returns>
+    /// <param name="lease">What the request held against these budgets (<see cref="LeaseAsync(RoutingPolicy, string, decimal, TeamBudget?)"/>).</param>
     public (decimal DayBefore, decimal MonthBefore, decimal Day, decimal Month) Recorded(string team, decimal costUsd, DateTimeOffset at, TeamBudget? budget = null,
-        string? keyId = null, TeamBudget? keyBudget = null)
+        string? keyId = null, TeamBudget? keyBudget = null, BudgetLease? lease = null)
     {
         var (dayBefore, monthBefore) = tracker.Spent(team);
-        tracker.Add(team, costUsd, at);
+        AddLocal(team, costUsd, at, lease?.Team);
         var (dayAfter, monthAfter) = tracker.Spent(team);
         var key = keyId is null ? null : TeamBudget.KeySubject(keyId);
         var (keyDayBefore, keyMonthBefore) = key is null ? default : tracker.Spent(key);
         if (key is not null)
         {
-            tracker.Add(key, costUsd, at);
+            AddLocal(key, costUsd, at, lease?.Key);
         }
 
         var utc = at.UtcDateTime;
@@ -162,8 +178,8 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
         {
             // The team's counters and the key's in one batch: one round trip.
             var batch = db.CreateBatch();
-            var teamTotals = Increment(batch, Keys(team, utc), nanos);
-            (Task<long>, Task<long>, Task)? keyTotals = key is null ? null : Increment(batch, Keys(key, utc), nanos);
+            var teamTotals = Increment(batch, Keys(team, utc), nanos, lease?.Team);
+            var keyTotals = key is null ? null : Increment(batch, Keys(key, utc), nanos, lease?.Key);
             batch.Execute();
             await AlertAsync(budget, teamTotals, nanos, utc);
             await AlertAsync(keyBudget, keyTotals, nanos, utc);
@@ -171,20 +187,33 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
         return (dayBefore, monthBefore, dayAfter, monthAfter);
     }
 
-    private static (Task<long> Day, Task<long> Month, Task Expiries) Increment(IBatch batch, (RedisKey Day, RedisKey Month, RedisKey InFlight) keys, long nanos) => (
-        batch.StringIncrementAsync(keys.Day, nanos),
-        batch.StringIncrementAsync(keys.Month, nanos),
-        Task.WhenAll(batch.KeyExpireAsync(keys.Day, TimeSpan.FromDays(3)), batch.KeyExpireAsync(keys.Month, TimeSpan.FromDays(35))));
-
-    private async Task AlertAsync(TeamBudget? budget, (Task<long> Day, Task<long> Month, Task Expiries)? totals, long nanos, DateTime at)
+    /// <summary>This process's counter of <paramref name="subject"/>, settling the request's local hold on it if it has one.</summary>
+    private void AddLocal(string subject, decimal costUsd, DateTimeOffset at, IDisposable? hold)
     {
-        if (totals is not { } sent)
+        if (hold is not BudgetTracker.Reservation reservation || !reservation.Settle(costUsd, at))
+        {
+            tracker.Add(subject, costUsd, at);
+        }
+    }
+
+    /// <summary>The shared counters of a subject, with its shared hold (if the request took one) released in the same script.</summary>
+    private static Task<RedisResult> Increment(IBatch batch, (RedisKey Day, RedisKey Month, RedisKey InFlight) keys, long nanos, IDisposable? hold) =>
+        batch.ScriptEvaluateAsync(Settle, new
+        {
+            day = keys.Day, month = keys.Month, inflight = keys.InFlight, amount = nanos,
+            held = hold is SharedLease shared ? shared.Take() : 0,
+            dayLifetime = (long)TimeSpan.FromDays(3).TotalSeconds, monthLifetime = (long)TimeSpan.FromDays(35).TotalSeconds,
+        });
+
+    private async Task AlertAsync(TeamBudget? budget, Task<RedisResult>? totals, long nanos, DateTime at)
+    {
+        if (totals is null)
         {
             return;
         }
 
-        var (day, month) = (await sent.Day, await sent.Month);
-        await sent.Expiries;
+        var result = (RedisResult[])(await totals)!;
+        var (day, month) = ((long)result[0], (long)result[1]);
         if (budget is not null)
         {
             Alert(budget, (day - nanos) / NanosPerUsd, day / NanosPerUsd, (month - nanos) / NanosPerUsd, month / NanosPerUsd, at);
@@ -236,27 +265,39 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
 
     private static decimal Usd(RedisValue value) => value.TryParse(out long nanos) ? nanos / NanosPerUsd : 0;
 
-    /// <summary>A team's hold and its key's, released together.</summary>
-    private sealed class Leases(IDisposable team, IDisposable key) : IDisposable
-    {
-        public void Dispose()
-        {
-            team.Dispose();
-            key.Dispose();
-        }
-    }
-
-    /// <summary>A shared hold, released (decremented) when its request is recorded.</summary>
+    /// <summary>A shared hold: settled by its request's record (<see cref="Take"/>), or released (decremented) when disposed.</summary>
     private sealed class SharedLease(SharedState shared, RedisKey inflight, long nanos) : IDisposable
     {
         private int _released;
 
+        /// <summary>The amount held, once: the caller releases it (with the recorded cost). Zero when already released.</summary>
+        public long Take() => Interlocked.Exchange(ref _released, 1) == 0 ? nanos : 0;
+
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _released, 1) == 0 && nanos > 0)
+            if (Take() is > 0 and var held)
             {
-                shared.Send("budget_release", db => db.StringDecrementAsync(inflight, nanos));
+                shared.Send("budget_release", db => db.StringDecrementAsync(inflight, held));
             }
         }
+    }
+}
+
+/// <summary>
+/// What a request holds against its team's budget and its key's own while it runs. Its record settles both
+/// (<see cref="BudgetGate.Recorded"/>); disposing releases whatever was not settled (a request that cost nothing).
+/// </summary>
+public sealed class BudgetLease : IDisposable
+{
+    internal BudgetLease(IDisposable? team, IDisposable? key) => (Team, Key) = (team, key);
+
+    internal IDisposable? Team { get; }
+
+    internal IDisposable? Key { get; }
+
+    public void Dispose()
+    {
+        Team?.Dispose();
+        Key?.Dispose();
     }
 }

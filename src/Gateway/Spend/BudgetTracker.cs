@@ -60,6 +60,21 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
         }
 
         public void Dispose() => Interlocked.Exchange(ref _spend, null)?.Reserve(-_amount);
+
+        /// <summary>
+        /// Counts the request's cost and releases the hold under one lock: a concurrent check sees the cost either in
+        /// flight or spent, never both. False when already released (the caller counts the cost on its own).
+        /// </summary>
+        internal bool Settle(decimal costUsd, DateTimeOffset at)
+        {
+            if (Interlocked.Exchange(ref _spend, null) is not { } spend)
+            {
+                return false;
+            }
+
+            spend.Settle(Math.Max(0, costUsd), _amount, at.UtcDateTime);
+            return true;
+        }
     }
 
     public void Add(string team, decimal costUsd, DateTimeOffset at)
@@ -123,10 +138,13 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
             }
         }
 
-        public void Add(decimal cost, DateTime at)
+        public void Add(decimal cost, DateTime at) => Settle(cost, 0, at);
+
+        public void Settle(decimal cost, decimal reserved, DateTime at)
         {
             lock (_gate)
             {
+                _reserved -= reserved;
                 Roll(at);
                 if (DateOnly.FromDateTime(at) == _day)
                 {

@@ -6,5 +6,6 @@ namespace Gateway.Spend;
 /// </summary>
 public interface ISpendRecorder
 {
-    ValueTask RecordAsync(SpendRecord record);
+    /// <param name="lease">What the request held against its budgets: settled with the record's cost.</param>
+    ValueTask RecordAsync(SpendRecord record, BudgetLease? lease = null);
 }

@@ -18,7 +18,7 @@ public sealed class SpendRecorder(
     /// <summary>Share of a budget at which a warning is logged and the metric shows it.</summary>
     public const decimal SoftThreshold = 0.8m;
 
-    public ValueTask RecordAsync(SpendRecord record)
+    public ValueTask RecordAsync(SpendRecord record, BudgetLease? lease = null)
     {
         metrics.RecordRequest(record);
         if (record.Status is >= 200 and < 300 && record.Usage is { } usage)
@@ -29,7 +29,7 @@ public sealed class SpendRecorder(
         if (record.CostUsd > 0)
         {
             var budget = policies.Current.Budgets.GetValueOrDefault(record.Team);
-            var (dayBefore, monthBefore, day, month) = gate.Recorded(record.Team, record.CostUsd, record.Timestamp, budget, record.KeyId, record.KeyBudget);
+            var (dayBefore, monthBefore, day, month) = gate.Recorded(record.Team, record.CostUsd, record.Timestamp, budget, record.KeyId, record.KeyBudget, lease);
             if (budget is not null)
             {
                 Watch(budget, "daily", budget.DailyUsd, dayBefore, day);

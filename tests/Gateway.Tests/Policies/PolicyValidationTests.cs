@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using Gateway.Policies;
 
 namespace Gateway.Tests.Policies;

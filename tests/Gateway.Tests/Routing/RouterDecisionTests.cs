@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Text;
 using System.Text.Json;
 using Gateway.Classification;

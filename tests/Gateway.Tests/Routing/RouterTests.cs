@@ -1,3 +1,4 @@
+using Gateway.Testing;
 using System.Text;
 using Gateway.OpenAi;
 using Gateway.Policies;

@@ -2,7 +2,7 @@ using Gateway.Policies;
 using Gateway.Targets.Hosted;
 using Gateway.Targets.Local;
 
-namespace Gateway.Tests.Policies;
+namespace Gateway.Testing;
 
 /// <summary>A gateway with the shipped route kinds that can reach these upstreams and these local models (none when null); adapter files are not checked.</summary>
 internal sealed class StubPolicyEnvironment(IEnumerable<string>? upstreams = null, IEnumerable<string>? localModels = null) : IPolicyEnvironment
