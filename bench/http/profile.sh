@@ -5,6 +5,7 @@
 #   bash bench/http/profile.sh                      # WARMUP=60 SECONDS_PROFILED=10
 #   TARGET=bare bash bench/http/profile.sh       # the bare YARP forwarder under the same load
 #   GATEWAY_ENV="Classifier__OnRequestPath=false" bash bench/http/profile.sh   # without the classifier
+#   CONNS=1 bash bench/http/profile.sh              # one request at a time (default 16)
 #
 # Needs: perf (apt-get install linux-perf), wrk, the .NET SDK. JIT-compiled frames are named through
 # DOTNET_PerfMapEnabled=1 (/tmp/perf-<pid>.map) with W^X off (DOTNET_EnableWriteXorExecute=0: otherwise the code sits in a
@@ -12,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WARMUP=${WARMUP:-60}
+CONNS=${CONNS:-16}              # concurrent connections of the load (wrk -c)
 SECONDS_PROFILED=${SECONDS_PROFILED:-10}
 TOP=${TOP:-45}
 PERF_DATA=${PERF_DATA:-}          # a path: keep the samples there (perf report -i PATH) instead of a temp file
@@ -31,7 +33,7 @@ else
   # shellcheck disable=SC2086 # GATEWAY_ENV is a list of VAR=value words
   start_gateway 0 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 $GATEWAY_ENV
 fi
-load() { BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY taskset -c 1 wrk -t1 -c16 -d"$1"s -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions"; }
+load() { BENCH_BODY=bench/http/chat.json BENCH_KEY=$KEY taskset -c 1 wrk -t1 -c"$CONNS" -d"$1"s -s bench/http/post.lua "http://127.0.0.1:$GW/v1/chat/completions"; }
 load "$WARMUP" > /dev/null
 load $((SECONDS_PROFILED + 2)) > "$out/wrk.txt" &
 loader=$!
@@ -39,15 +41,18 @@ sleep 1
 perf record -F 999 -g -p "$gw" -o "${PERF_DATA:-$out/perf.data}" -- sleep "$SECONDS_PROFILED" 2>/dev/null
 wait "$loader" || true
 echo "load while profiled: $(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt") req/s"
-# System calls per request, counted in a second window of the same load.
+# System calls and context switches per request, counted in a second window of the same load.
 load 6 > "$out/wrk2.txt" &
 loader=$!
 sleep 1
-perf stat -e raw_syscalls:sys_enter -p "$gw" -o "$out/stat.txt" -- sleep 4 2>/dev/null || true
+perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "$gw" -o "$out/stat.txt" -- sleep 4 2>/dev/null || true
 wait "$loader" || true
-calls=$(awk '/raw_syscalls:sys_enter/ {gsub(",", "", $1); print $1}' "$out/stat.txt")
+per_request() { awk -v c="$(awk -v e="$1" '$2 == e {gsub(",", "", $1); print $1}' "$out/stat.txt")" -v r="$rps" 'BEGIN {printf "%s in 4 s at %s req/s = %.2f per request", c, r, c / (r * 4)}'; }
 rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk2.txt")
-echo "system calls: $calls in 4 s at $rps req/s = $(awk -v c="$calls" -v r="$rps" 'BEGIN {printf "%.1f", c / (r * 4)}') per request"
+echo "system calls: $(per_request raw_syscalls:sys_enter)"
+echo "context switches (the gateway's threads going off the core: waits, wake-ups of parked threads): $(per_request context-switches)"
+cpu_ms=$(awk '$3 == "task-clock" {gsub(",", "", $1); print $1}' "$out/stat.txt")
+echo "CPU: $cpu_ms ms in 4 s = $(awk -v m="$cpu_ms" -v r="$rps" 'BEGIN {printf "%.1f", m * 1000 / (r * 4)}') µs per request"
 echo "== self time, top $TOP symbols (share of the gateway's samples)"
 perf report -i "${PERF_DATA:-$out/perf.data}" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n "$TOP" || true
 echo "== by module"

@@ -124,34 +124,25 @@ public sealed class LedgerWriter(
                 }
             }
 
-            // Fill the batch, waiting up to the flush interval for more records (not when stopping). In sync mode
-            // requests are waiting on their commit, so the batch is whoever is queued now (group commit): records
-            // that arrive while it is written form the next one.
-            var deadline = timeProvider.GetTimestamp() + (long)(_options.FlushInterval.TotalSeconds * timeProvider.TimestampFrequency);
-            while (batch.Count < _options.BatchSize)
+            // Let the flush interval gather the batch, unless a full one is already queued. Records arriving meanwhile
+            // only queue: one timer per batch, not a wake-up of this loop per record. In sync mode requests are waiting
+            // on their commit, so the batch is whoever is queued now (group commit): records that arrive while it is
+            // written form the next one.
+            if (!_options.IsSync && !stoppingToken.IsCancellationRequested && reader.Count < _options.BatchSize)
             {
-                if (reader.TryRead(out var entry))
-                {
-                    batch.Add(entry);
-                    continue;
-                }
-
-                var left = TimeSpan.FromSeconds((deadline - timeProvider.GetTimestamp()) / (double)timeProvider.TimestampFrequency);
-                if (_options.IsSync || stoppingToken.IsCancellationRequested || left <= TimeSpan.Zero)
-                {
-                    break;
-                }
-
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                wait.CancelAfter(left);
                 try
                 {
-                    await reader.WaitToReadAsync(wait.Token);
+                    await Task.Delay(_options.FlushInterval, timeProvider, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
-                    // Flush interval reached (or stopping).
+                    // Stopping: write what is queued now.
                 }
+            }
+
+            while (batch.Count < _options.BatchSize && reader.TryRead(out var entry))
+            {
+                batch.Add(entry);
             }
 
             if (batch.Count > 0)
