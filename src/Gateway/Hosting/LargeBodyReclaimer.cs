@@ -64,17 +64,24 @@ public sealed class LargeBodyReclaimer(IOptions<RuntimeOptions> options, TimePro
                 // Wait until the burst is over: a large body that arrives meanwhile moves the deadline.
                 while (true)
                 {
-                    var quietFor = time.GetElapsedTime(Volatile.Read(ref _lastLargeBody));
-                    var left = options.Value.QuietPeriod - quietFor;
-                    if (left <= TimeSpan.Zero)
+                    var left = QuietLeft();
+                    if (left > TimeSpan.Zero)
                     {
-                        break;
+                        await Task.Delay(left, time, stoppingToken);
+                        continue;
                     }
 
-                    await Task.Delay(left, time, stoppingToken);
+                    Volatile.Write(ref _pending, 0);
+                    // A body noted between the check and the reset found the flag still set and did not signal: wait
+                    // for it too (a body noted after the reset signals, and gets a reclaim of its own).
+                    if (QuietLeft() > TimeSpan.Zero && Interlocked.Exchange(ref _pending, 1) == 0)
+                    {
+                        continue;
+                    }
+
+                    break;
                 }
 
-                Volatile.Write(ref _pending, 0);
                 var before = GC.GetTotalMemory(forceFullCollection: false);
                 GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
@@ -86,6 +93,8 @@ public sealed class LargeBodyReclaimer(IOptions<RuntimeOptions> options, TimePro
         {
         }
     }
+
+    private TimeSpan QuietLeft() => options.Value.QuietPeriod - time.GetElapsedTime(Volatile.Read(ref _lastLargeBody));
 
     public override void Dispose()
     {

@@ -1,46 +1,59 @@
 using Gateway.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Hosting;
 
 public sealed class LargeBodyReclaimerTests
 {
-    private static LargeBodyReclaimer Create(bool enabled = true) => new(
+    private static LargeBodyReclaimer Create(bool enabled = true, TimeProvider? time = null) => new(
         Options.Create(new RuntimeOptions { LargeBodyBytes = 1000, QuietPeriod = TimeSpan.FromMilliseconds(1000), ReclaimAfterLargeBodies = enabled }),
-        TimeProvider.System, NullLogger<LargeBodyReclaimer>.Instance);
+        time ?? TimeProvider.System, NullLogger<LargeBodyReclaimer>.Instance);
 
-    private static async Task WaitFor(Func<bool> condition, TimeSpan within)
+    /// <summary>Until <paramref name="condition"/> holds (the reclaimer's loop runs on its own thread), up to 5 s of real time.</summary>
+    private static async Task WaitFor(Func<bool> condition)
     {
-        var until = DateTime.UtcNow + within;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (!condition() && DateTime.UtcNow < until)
         {
             await Task.Delay(20);
         }
     }
 
+    /// <summary>Gives the reclaimer's loop real time to act on what the fake clock says, so "nothing happened" means it.</summary>
+    private static Task Settle() => Task.Delay(100);
+
     [Fact]
     public async Task ABurstOfLargeBodies_IsFollowedByOneReclaim_OnceItIsQuiet()
     {
-        using var reclaimer = Create();
+        // The clock is the test's: a loaded machine cannot stretch the gaps in the burst past the quiet period.
+        var time = new FakeTimeProvider();
+        using var reclaimer = Create(time: time);
         await reclaimer.StartAsync(CancellationToken.None);
 
-        // Large bodies 100 ms apart keep moving the deadline: nothing while the burst lasts.
-        for (var i = 0; i < 6; i++)
+        // Large bodies 100 ms apart keep moving the deadline: nothing while the burst lasts (1.5 s, longer than the quiet period).
+        for (var i = 0; i < 15; i++)
         {
             reclaimer.Note(5000);
-            await Task.Delay(100);
+            await Settle();
+            time.Advance(TimeSpan.FromMilliseconds(100));
         }
 
+        await Settle();
         Assert.Equal(0, reclaimer.Reclaims);
-        await WaitFor(() => reclaimer.Reclaims > 0, TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        await WaitFor(() => reclaimer.Reclaims > 0);
         Assert.Equal(1, reclaimer.Reclaims);
 
         // Once done, it waits for the next large body.
-        await Task.Delay(1500);
+        time.Advance(TimeSpan.FromMilliseconds(1500));
+        await Settle();
         Assert.Equal(1, reclaimer.Reclaims);
         reclaimer.Note(5000);
-        await WaitFor(() => reclaimer.Reclaims > 1, TimeSpan.FromSeconds(5));
+        await Settle();
+        time.Advance(TimeSpan.FromMilliseconds(1000));
+        await WaitFor(() => reclaimer.Reclaims > 1);
         Assert.Equal(2, reclaimer.Reclaims);
         await reclaimer.StopAsync(CancellationToken.None);
     }
