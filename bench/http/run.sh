@@ -30,6 +30,7 @@ NOCLF=${NOCLF:-0}             # 1: adds arm "noclf", the gateway with Classifier
 GATEWAY_ENV=${GATEWAY_ENV:-}  # extra VAR=value settings for the gateway processes only (runtime knobs under study)
 BARE_ENV=${BARE_ENV:-}        # extra VAR=value settings for the bare forwarder (the same knob, to compare like with like)
 BASE_REF=${BASE_REF:-}        # a git revision: adds arm "base", the gateway as built from it
+BASE_ENV=${BASE_ENV:-}        # extra VAR=value settings for arm "base" only, after $GATEWAY_ENV (BASE_REF=HEAD BASE_ENV=...: a knob A/B)
 UP=5101 BARE=5102 GW=5103 SGW=5104 REDIS_PORT=5105 NGW=5106 NGX=5107 BGW=5108
 KEY=bench-client-key-0000000001
 
@@ -123,7 +124,7 @@ if [ -n "$BASE_REF" ]; then
   git worktree add --detach "$out/base-src" "$BASE_REF" >/dev/null 2>&1 || { echo "cannot check out $BASE_REF" >&2; exit 1; }
   dotnet build -c Release -v q -nologo "$out/base-src/src/Gateway/Gateway.csproj" >/dev/null
   # Its own classifier model and policy: a revision may not read this checkout's (the model's tokenizer changed in 63dcecb).
-  start_gateway "$out/base-src/src/Gateway/bin/Release/net10.0/Gateway" "$BGW" base \
+  GATEWAY_ENV="$GATEWAY_ENV $BASE_ENV" start_gateway "$out/base-src/src/Gateway/bin/Release/net10.0/Gateway" "$BGW" base \
     Classifier__ModelPath="$out/base-src/models/classifier/classifier.onnx" Policies__Path="$out/base-src/policies"
   bgw_pid=$!
   arms="$arms base"
@@ -186,6 +187,14 @@ if [ "$TTFB" = 1 ]; then
     taskset -c "$LOAD_CPU" "$servers" ttfb --target "http://127.0.0.1:$port" --key "$KEY" --body "$here/chat-stream.json" --requests 300
   done
 fi
+
+echo
+echo "resident memory at the end (VmRSS, high-water VmHWM), MiB:"
+for arm in $arms; do
+  case $arm in bare) pid=$bare_pid;; gateway) pid=$gw_pid;; shared) pid=$sgw_pid;; noclf) pid=$ngw_pid;; base) pid=$bgw_pid;; *) continue;; esac
+  [ -r "/proc/$pid/status" ] && printf '%-8s %6d %6d\n' "$arm" $(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 )) \
+    $(( $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") / 1024 ))
+done
 
 echo
 echo "duration=${DURATION}s rounds=$ROUNDS proxies on cpu $PROXY_CPU, wrk+upstream on cpu $LOAD_CPU; medians over rounds"
