@@ -139,8 +139,8 @@ public sealed class BudgetGate(BudgetTracker tracker, SharedState shared, TimePr
     /// <param name="keyId">The key that spent it: every key's spend is counted too (<see cref="TeamBudget.KeySubject"/>), so a
     /// budget given to a key later starts from what it has already spent.</param>
     /// <param name="keyBudget">That key's own budget, if it has one (for its alerts).</param>
-    /// <returns>This process's day and month totals of the team before and after the cost (what its budget metrics show).</returns>
     /// <param name="lease">What the request held against these budgets (<see cref="LeaseAsync(RoutingPolicy, string, decimal, TeamBudget?)"/>).</param>
+    /// <returns>This process's day and month totals of the team before and after the cost (what its budget metrics show).</returns>
     public (decimal DayBefore, decimal MonthBefore, decimal Day, decimal Month) Recorded(string team, decimal costUsd, DateTimeOffset at, TeamBudget? budget = null,
         string? keyId = null, TeamBudget? keyBudget = null, BudgetLease? lease = null)
     {
