@@ -33,8 +33,9 @@ public sealed class BudgetLeaseTests : IAsyncLifetime
     [InlineData(true)]
     public async Task ARecordedCost_ReplacesItsHold_InOneStep(bool redis)
     {
+        var metrics = new Telemetry.GatewayMetrics();
         using var shared = new SharedState(Options.Create(new RedisOptions { ConnectionString = redis ? _redis.ConnectionString : null, Timeout = TimeSpan.FromSeconds(5) }),
-            new Telemetry.GatewayMetrics(), NullLogger<SharedState>.Instance);
+            metrics, NullLogger<SharedState>.Instance);
         var gate = new BudgetGate(new BudgetTracker(TimeProvider.System), shared, TimeProvider.System);
         var keyId = $"key-{redis}";
         // Room for two $0.003 requests in flight, and a third once one of them has finished.
@@ -54,5 +55,13 @@ public sealed class BudgetLeaseTests : IAsyncLifetime
         Assert.Equal((0.003m, 0.006m), (full.Day, full.InFlight));
         var refused = await Assert.ThrowsAsync<OpenAiException>(Lease);
         Assert.Equal("budget_exceeded", refused.Code);
+
+        // The settle's reply (the totals the budget's alerts are judged on) was read without a Redis error.
+        await Task.Delay(200);
+        using var exported = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(exported);
+        var errors = System.Text.Encoding.UTF8.GetString(exported.ToArray()).Split('\n')
+            .Where(line => line.StartsWith(Telemetry.GatewayMetrics.Names.SharedStateErrors + "{", StringComparison.Ordinal));
+        Assert.Empty(errors);
     }
 }
