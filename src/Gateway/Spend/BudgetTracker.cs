@@ -59,7 +59,7 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
             _amount = amount;
         }
 
-        public void Dispose() => Interlocked.Exchange(ref _spend, null)?.Reserve(-_amount);
+        public void Dispose() => Interlocked.Exchange(ref _spend, null)?.Release(_amount);
 
         /// <summary>
         /// Counts the request's cost and releases the hold under one lock: a concurrent check sees the cost either in
@@ -105,11 +105,12 @@ public sealed class BudgetTracker(TimeProvider timeProvider)
         private decimal _monthTotal;
         private decimal _reserved;
 
-        public void Reserve(decimal amount)
+        /// <summary>A hold given back without a cost (its request cost nothing, or failed).</summary>
+        public void Release(decimal amount)
         {
             lock (_gate)
             {
-                _reserved += amount;
+                _reserved -= amount;
             }
         }
 
