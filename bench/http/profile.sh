@@ -6,6 +6,7 @@
 #   TARGET=bare bash bench/http/profile.sh       # the bare YARP forwarder under the same load
 #   GATEWAY_ENV="Classifier__OnRequestPath=false" bash bench/http/profile.sh   # without the classifier
 #   CONNS=1 bash bench/http/profile.sh              # one request at a time (default 16)
+#   SYSCALLS=1 bash bench/http/profile.sh           # also which system calls, per request (perf stat on the syscall tracepoints)
 #
 # Needs: perf (apt-get install linux-perf), wrk, the .NET SDK. JIT-compiled frames are named through
 # DOTNET_PerfMapEnabled=1 (/tmp/perf-<pid>.map) with W^X off (DOTNET_EnableWriteXorExecute=0: otherwise the code sits in a
@@ -45,13 +46,28 @@ echo "load while profiled: $(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt") re
 load 6 > "$out/wrk2.txt" &
 loader=$!
 sleep 1
-perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "$gw" -o "$out/stat.txt" -- sleep 4 2>/dev/null || true
+perf stat -e raw_syscalls:sys_enter,context-switches,page-faults,task-clock -p "$gw" -o "$out/stat.txt" -- sleep 4 2>/dev/null || true
 wait "$loader" || true
 per_request() { awk -v c="$(awk -v e="$1" '$2 == e {gsub(",", "", $1); print $1}' "$out/stat.txt")" -v r="$rps" 'BEGIN {printf "%s in 4 s at %s req/s = %.2f per request", c, r, c / (r * 4)}'; }
 rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk2.txt")
 echo "system calls: $(per_request raw_syscalls:sys_enter)"
 echo "context switches (the gateway's threads going off the core: waits, wake-ups of parked threads): $(per_request context-switches)"
+echo "page faults (first touches of memory the collector decommitted, or new): $(per_request page-faults)"
 cpu_ms=$(awk '$3 == "task-clock" {gsub(",", "", $1); print $1}' "$out/stat.txt")
+if [ "${SYSCALLS:-0}" = 1 ]; then
+  # Which system calls, per request: each one's tracepoint counted by perf stat over a third window of the same load.
+  names="recvfrom sendto recvmsg sendmsg read write readv writev pread64 pwrite64 epoll_wait epoll_ctl futex sched_yield
+    fsync fdatasync mprotect madvise mmap munmap membarrier getrusage openat close ioctl fcntl"
+  events=$(for n in $names; do printf 'syscalls:sys_enter_%s,' "$n"; done)
+  load 6 > "$out/wrk3.txt" &
+  loader=$!
+  sleep 1
+  perf stat -e "${events%,}" -p "$gw" -o "$out/sys.txt" -- sleep 4 2>/dev/null || true
+  wait "$loader" || true
+  rps3=$(awk '/Requests\/sec/ {print $2}' "$out/wrk3.txt")
+  echo "== system calls per request by name ($rps3 req/s)"
+  awk -v r="$rps3" '$2 ~ /^syscalls:sys_enter_/ {gsub(",", "", $1); sub("syscalls:sys_enter_", "", $2); if ($1 > 0) printf "%-12s %7.3f\n", $2, $1 / (r * 4)}' "$out/sys.txt" | sort -k2 -nr
+fi
 echo "CPU: $cpu_ms ms in 4 s = $(awk -v m="$cpu_ms" -v r="$rps" 'BEGIN {printf "%.1f", m * 1000 / (r * 4)}') µs per request"
 echo "== self time, top $TOP symbols (share of the gateway's samples)"
 perf report -i "${PERF_DATA:-$out/perf.data}" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n "$TOP" || true

@@ -126,8 +126,11 @@ public sealed class SpendLedgerStore(GatewayDatabase database)
         CREATE INDEX IF NOT EXISTS spend_ledger_team_at ON spend_ledger (team, at);
         """;
 
-    /// <summary>Sortable UTC text; the same in both databases, so range queries and day grouping agree.</summary>
-    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Sortable UTC text (yyyy-MM-ddTHH:mm:ss.fffffffZ); the same in both databases, so range queries and day grouping
+    /// agree. The round-trip format of a UTC time is exactly that text, through the formatter's fast path.
+    /// </summary>
+    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     public static long Nano(decimal usd) => (long)Math.Round(usd * NanoPerUsd, MidpointRounding.AwayFromZero);
 

@@ -135,7 +135,9 @@ public sealed class SpendLedgerStoreTests
     {
         await using var db = await TestDatabase.CreateAsync(provider);
         var store = new SpendLedgerStore(db.Database);
-        var full = Record("full", Day.AddHours(1), status: 429, prompt: 1234, completion: 56) with
+        // Given in another offset, with fractions of a second: stored as UTC text to the tick.
+        var at = new DateTimeOffset(2026, 11, 30, 3, 0, 0, TimeSpan.FromHours(2)).AddTicks(1_234_567);
+        var full = Record("full", at, status: 429, prompt: 1234, completion: 56) with
         {
             Usage = new Usage(1234, 56, CachedPromptTokens: 78, Estimated: true),
             Stream = true,
@@ -144,7 +146,7 @@ public sealed class SpendLedgerStoreTests
             ExpectedQuality = 0.75,
             ReferenceQuality = 0.875,
             Operation = "chat.completions",
-            EndUser = "user-9",
+            EndUser = "user-9 Zoë 東京",
             Tags = "a,b",
             Metadata = """{"k":"v"}""",
         };
@@ -171,12 +173,12 @@ public sealed class SpendLedgerStoreTests
         Assert.Equal(["full", "sparse"], rows.Select(r => r["request_id"]));
         Assert.Equal(new Dictionary<string, string>
         {
-            ["request_id"] = "full", ["at"] = "2026-11-30T01:00:00.0000000Z", ["key_id"] = "research-key", ["team"] = "research",
+            ["request_id"] = "full", ["at"] = "2026-11-30T01:00:00.1234567Z", ["key_id"] = "research-key", ["team"] = "research",
             ["route"] = "frontier", ["model"] = "gpt-4o", ["category"] = "chat", ["needs_strong"] = "0.25", ["status"] = "429", ["stream"] = "1",
             ["prompt_tokens"] = "1234", ["completion_tokens"] = "56", ["cached_prompt_tokens"] = "78", ["usage_estimated"] = "1",
             ["cost_nusd"] = "1000000", ["counterfactual_nusd"] = "2000000", ["latency_ms"] = "12.5", ["ttfb_ms"] = "3", ["fallback_from"] = "local",
             ["policy_version"] = "abc123def456", ["decision_facts"] = """{"op":"ChatCompletions"}""", ["expected_quality"] = "0.75",
-            ["reference_quality"] = "0.875", ["operation"] = "chat.completions", ["end_user"] = "user-9", ["tags"] = "a,b", ["metadata"] = """{"k":"v"}""",
+            ["reference_quality"] = "0.875", ["operation"] = "chat.completions", ["end_user"] = "user-9 Zoë 東京", ["tags"] = "a,b", ["metadata"] = """{"k":"v"}""",
         }, rows[0]);
         Assert.Equal(["category", "counterfactual_nusd", "decision_facts", "end_user", "expected_quality", "fallback_from", "metadata",
             "needs_strong", "operation", "reference_quality", "tags", "ttfb_ms"], rows[1].Where(c => c.Value == "NULL").Select(c => c.Key).Order());
