@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Unicode;
 using System.Text.Json;
 using Gateway.OpenAi;
 
@@ -80,14 +83,17 @@ internal sealed class PromptText
         }
     }
 
-    /// <summary>Appends a content value (string, or an array of parts whose text parts are joined).</summary>
+    /// <summary>
+    /// Appends a content value (string, or an array of parts whose text parts are joined by newlines), kept as its first
+    /// <paramref name="head"/> chars, a newline and its last <paramref name="tail"/> chars when it is longer than both.
+    /// Only the kept chars are decoded: a 15 MiB prompt costs the classifier ~4 K chars, not a 30 MiB copy of itself.
+    /// </summary>
     private (int Start, int Length, int Original) Append(JsonElement content, int head, int tail)
     {
-        var start = _length;
-        var original = 0;
+        var appender = new Appender(this, head, tail);
         if (content.ValueKind == JsonValueKind.String)
         {
-            original = AppendString(content);
+            appender.AddString(content);
         }
         else if (content.ValueKind == JsonValueKind.Array)
         {
@@ -96,41 +102,134 @@ internal sealed class PromptText
                 var text = MessageContent.PartText(part);
                 if (text.ValueKind == JsonValueKind.String)
                 {
-                    if (_length > start)
+                    if (appender.Logical > 0)
                     {
-                        Ensure(1);
-                        _buffer[_length++] = '\n';
-                        original++;
+                        appender.AddNewline();
                     }
 
-                    original += AppendString(text);
+                    appender.AddString(text);
                 }
             }
         }
 
-        var length = _length - start;
-        if (length > head + tail)
-        {
-            // Keep the head and the tail: instructions tend to sit at either end of a long prompt.
-            _buffer.AsSpan(_length - tail, tail).CopyTo(_buffer.AsSpan(start + head + 1));
-            _buffer[start + head] = '\n';
-            length = head + 1 + tail;
-            _length = start + length;
-        }
-
-        return (start, length, original);
+        return appender.Finish();
     }
 
-    private int AppendString(JsonElement value)
+    /// <summary>
+    /// The text of one <see cref="Append"/>, held in the buffer from <c>start</c> as: all of it while it fits in head + tail
+    /// chars; past that, the first head chars followed by a stretch that ends with the last chars so far (compacted to
+    /// the last tail chars whenever it grows long). <see cref="Logical"/> counts every char, kept or skipped.
+    /// </summary>
+    private struct Appender(PromptText owner, int head, int tail)
     {
-        var raw = JsonMarshal.GetRawUtf8Value(value);
-        var reader = new Utf8JsonReader(raw);
-        reader.Read();
-        // UTF-8 bytes never number fewer than the UTF-16 chars they decode to.
-        Ensure(raw.Length);
-        var written = reader.CopyString(_buffer.AsSpan(_length));
-        _length += written;
-        return written;
+        private readonly int _start = owner._length;
+
+        public int Logical { get; private set; }
+
+        public void AddNewline()
+        {
+            owner.Ensure(1);
+            owner._buffer[owner._length++] = '\n';
+            Logical++;
+            CompactIfLong();
+        }
+
+        public void AddString(JsonElement value)
+        {
+            var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(value));
+            reader.Read();
+            byte[]? unescaped = null;
+            var utf8 = reader.ValueSpan;
+            if (reader.ValueIsEscaped)
+            {
+                // Unescaped UTF-8 is never longer than its escaped form.
+                unescaped = utf8.Length <= 64 * 1024 ? ArrayPool<byte>.Shared.Rent(utf8.Length) : new byte[utf8.Length];
+                utf8 = unescaped.AsSpan(0, reader.CopyString(unescaped));
+            }
+
+            try
+            {
+                AddUtf8(utf8);
+            }
+            finally
+            {
+                if (unescaped is { Length: <= 64 * 1024 })
+                {
+                    ArrayPool<byte>.Shared.Return(unescaped);
+                }
+            }
+        }
+
+        // A UTF-16 char takes at most 3 bytes of UTF-8 (a 4-byte sequence decodes to 2 chars).
+        private const int MaxBytesPerChar = 3;
+
+        private void AddUtf8(ReadOnlySpan<byte> utf8)
+        {
+            var count = Encoding.UTF8.GetCharCount(utf8);
+            var headLeft = Math.Max(0, head - Logical);
+            if (count - headLeft <= tail || Logical + count <= head + tail)
+            {
+                // Nothing of it would be skipped: decode it all.
+                owner.Ensure(count);
+                owner._length += Encoding.UTF8.GetChars(utf8, owner._buffer.AsSpan(owner._length));
+                Logical += count;
+                CompactIfLong();
+                return;
+            }
+
+            // The chars that complete the head, then the last tail chars; the ones between would be dropped anyway.
+            if (headLeft > 0)
+            {
+                var prefix = utf8[..Math.Min(utf8.Length, MaxBytesPerChar * (headLeft + 1))];
+                owner.Ensure(prefix.Length);
+                Utf8.ToUtf16(prefix, owner._buffer.AsSpan(owner._length), out _, out var written, replaceInvalidSequences: true, isFinalBlock: false);
+                owner._length += Math.Min(written, headLeft);
+            }
+
+            if (tail > 0)
+            {
+                // Starting mid-char decodes up to 3 replacement chars first; the tail chars lie past them, since the
+                // 3 × (tail + 1) bytes hold at least tail whole chars after them.
+                var from = Math.Max(0, utf8.Length - MaxBytesPerChar * (tail + 1));
+                owner.Ensure(utf8.Length - from);
+                var decoded = Encoding.UTF8.GetChars(utf8[from..], owner._buffer.AsSpan(owner._length));
+                var keep = owner._buffer.AsSpan(owner._length + decoded - tail, tail);
+                keep.CopyTo(owner._buffer.AsSpan(_start + head));
+                owner._length = _start + head + tail;
+            }
+            else
+            {
+                owner._length = _start + head;
+            }
+
+            Logical += count;
+        }
+
+        /// <summary>Past head + tail, drops all but the last tail chars after the head once they pile up.</summary>
+        private readonly void CompactIfLong()
+        {
+            if (owner._length - _start > head + 2 * tail + 4096)
+            {
+                owner._buffer.AsSpan(owner._length - tail, tail).CopyTo(owner._buffer.AsSpan(_start + head));
+                owner._length = _start + head + tail;
+            }
+        }
+
+        public readonly (int Start, int Length, int Original) Finish()
+        {
+            var length = owner._length - _start;
+            if (Logical > head + tail)
+            {
+                // Keep the head and the tail: instructions tend to sit at either end of a long prompt.
+                owner.Ensure(head + 1 + tail - length);
+                owner._buffer.AsSpan(owner._length - tail, tail).CopyTo(owner._buffer.AsSpan(_start + head + 1));
+                owner._buffer[_start + head] = '\n';
+                length = head + 1 + tail;
+                owner._length = _start + length;
+            }
+
+            return (_start, length, Logical);
+        }
     }
 
     private void Ensure(int more)

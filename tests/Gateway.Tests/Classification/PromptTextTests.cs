@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Gateway.Classification;
 using Gateway.OpenAi;
@@ -99,5 +100,63 @@ public sealed class PromptTextTests
         Assert.Equal("two", text.LastUser.ToString());
         Assert.False(text.HasSystem);
         Assert.Equal(0, text.ContextCount);
+    }
+    /// <summary>
+    /// Long prompts are read without decoding their middle; what is kept must be what decoding all of it and cutting
+    /// would keep: the same head and tail chars (a surrogate pair split where the cut falls), the same original length,
+    /// for escaped and raw UTF-8 strings and for text parts joined by newlines.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Load_KeepsWhatDecodingEverythingAndCuttingWouldKeep(int seed)
+    {
+        var random = new Random(seed);
+        string[] pieces = ["a", "b ", "é", "日本", "🙂", "\n", "\"", "\\", "\u0001", "x🙂y"];
+        int[] lengths = [0, 1, 7, 500, 511, 512, 513, 4090, 4095, 4096, 4097, 4100, 6000, 20_000, 300_000];
+        string Text()
+        {
+            var target = lengths[random.Next(lengths.Length)] + random.Next(3);
+            var builder = new System.Text.StringBuilder();
+            while (builder.Length < target)
+            {
+                builder.Append(pieces[random.Next(pieces.Length)]);
+            }
+
+            return builder.ToString();
+        }
+
+        JsonSerializerOptions[] encodings = [new() { Encoder = JavaScriptEncoder.Default }, new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }];
+        var text = new PromptText(); // reused, as per thread in the product
+        for (var i = 0; i < 150; i++)
+        {
+            object Content(out string joined)
+            {
+                if (random.Next(3) > 0)
+                {
+                    joined = Text();
+                    return joined;
+                }
+
+                var parts = Enumerable.Range(0, random.Next(1, 5)).Select(_ => Text()).ToArray();
+                joined = string.Join("\n", parts.SkipWhile(p => p.Length == 0)); // a newline before every part after the first non-empty one
+                return parts.Select(p => (object)new { type = "text", text = p }).Append(new { type = "image_url", image_url = new { url = "data:," } }).ToArray();
+            }
+
+            var system = Content(out var systemJoined);
+            var last = Content(out var lastJoined);
+            var json = JsonSerializer.Serialize(new
+            {
+                messages = new object[] { new { role = "system", content = system }, new { role = "user", content = last } },
+            }, encodings[random.Next(2)]);
+            using var document = JsonDocument.Parse(json);
+            text.Load(Conversation.Read(document.RootElement));
+
+            static string Cut(string s, int head, int tail) => s.Length > head + tail ? s[..head] + "\n" + s[^tail..] : s;
+            Assert.Equal(Cut(lastJoined, PromptText.HeadChars, PromptText.TailChars), text.LastUser.ToString());
+            Assert.Equal(lastJoined.Length, text.LastUserOriginalLength);
+            Assert.Equal(Cut(systemJoined, PromptText.MaxContextChars, 0), text.Context(0).ToString());
+        }
     }
 }
