@@ -138,26 +138,156 @@ internal sealed class PromptText
         {
             var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(value));
             reader.Read();
-            byte[]? unescaped = null;
             var utf8 = reader.ValueSpan;
-            if (reader.ValueIsEscaped)
-            {
-                // Unescaped UTF-8 is never longer than its escaped form.
-                unescaped = utf8.Length <= 64 * 1024 ? ArrayPool<byte>.Shared.Rent(utf8.Length) : new byte[utf8.Length];
-                utf8 = unescaped.AsSpan(0, reader.CopyString(unescaped));
-            }
-
-            try
+            if (!reader.ValueIsEscaped)
             {
                 AddUtf8(utf8);
             }
-            finally
+            else if (utf8.Length > SmallEscaped && CountEscaped(utf8) is var count && Skips(count))
             {
-                if (unescaped is { Length: <= 64 * 1024 })
+                AddEscaped(utf8, count);
+            }
+            else
+            {
+                // Unescaped UTF-8 is never longer than its escaped form.
+                var unescaped = ArrayPool<byte>.Shared.Rent(utf8.Length);
+                try
+                {
+                    AddUtf8(unescaped.AsSpan(0, reader.CopyString(unescaped)));
+                }
+                finally
                 {
                     ArrayPool<byte>.Shared.Return(unescaped);
                 }
             }
+        }
+
+        /// <summary>Escaped strings up to this many bytes are unescaped whole, into a pooled buffer.</summary>
+        private const int SmallEscaped = 64 * 1024;
+
+        // A UTF-16 char takes at most 6 bytes of JSON string (\uXXXX).
+        private const int MaxEscapedBytesPerChar = 6;
+
+        /// <summary>Whether a string of <paramref name="count"/> chars appended now would have chars in its middle dropped.</summary>
+        private readonly bool Skips(int count) => count - Math.Max(0, head - Logical) > tail && Logical + count > head + tail;
+
+        /// <summary>
+        /// A long escaped string without unescaping it whole: only its first and last few thousand bytes are unescaped
+        /// (cut where no escape or UTF-8 sequence is split), and its chars are counted in place.
+        /// </summary>
+        private void AddEscaped(ReadOnlySpan<byte> escaped, int count)
+        {
+            var headLeft = Math.Max(0, head - Logical);
+            if (headLeft > 0)
+            {
+                var end = Math.Min(escaped.Length, MaxEscapedBytesPerChar * (headLeft + 2));
+                while (!IsCut(escaped, end))
+                {
+                    end--;
+                }
+
+                var written = Decode(escaped[..end]);
+                owner._length += Math.Min(written, headLeft);
+            }
+
+            if (tail > 0)
+            {
+                var from = Math.Max(0, escaped.Length - MaxEscapedBytesPerChar * (tail + 2));
+                while (!IsCut(escaped, from))
+                {
+                    from++;
+                }
+
+                var decoded = Decode(escaped[from..]);
+                owner._buffer.AsSpan(owner._length + decoded - tail, tail).CopyTo(owner._buffer.AsSpan(_start + head));
+                owner._length = _start + head + tail;
+            }
+            else
+            {
+                owner._length = _start + head;
+            }
+
+            Logical += count;
+        }
+
+        /// <summary>Unescapes a stretch of a JSON string (cut at <see cref="IsCut"/> points) into the buffer after its end; returns the chars written.</summary>
+        private readonly int Decode(ReadOnlySpan<byte> stretch)
+        {
+            var quoted = ArrayPool<byte>.Shared.Rent(stretch.Length + 2);
+            var utf8 = ArrayPool<byte>.Shared.Rent(stretch.Length);
+            try
+            {
+                quoted[0] = (byte)'"';
+                stretch.CopyTo(quoted.AsSpan(1));
+                quoted[stretch.Length + 1] = (byte)'"';
+                var reader = new Utf8JsonReader(quoted.AsSpan(0, stretch.Length + 2));
+                reader.Read();
+                var bytes = reader.CopyString(utf8);
+                owner.Ensure(bytes);
+                return Encoding.UTF8.GetChars(utf8.AsSpan(0, bytes), owner._buffer.AsSpan(owner._length));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(quoted);
+                ArrayPool<byte>.Shared.Return(utf8);
+            }
+        }
+
+        /// <summary>Whether a JSON string's raw bytes can be cut before <paramref name="at"/>: not inside an escape, nor inside a UTF-8 sequence.</summary>
+        private static bool IsCut(ReadOnlySpan<byte> escaped, int at)
+        {
+            if (at <= 0 || at >= escaped.Length)
+            {
+                return true;
+            }
+
+            if ((escaped[at] & 0xC0) == 0x80 || Escapes(escaped, at - 1))
+            {
+                return false;
+            }
+
+            // Nor before the second \u escape of a surrogate pair (\uDC00-\uDFFF).
+            if (escaped[at] == '\\' && at + 3 < escaped.Length && escaped[at + 1] == 'u' && (escaped[at + 2] | 0x20) == 'd'
+                && (escaped[at + 3] | 0x20) is >= (byte)'c' and <= (byte)'f')
+            {
+                return false;
+            }
+
+            // Nor among the four hex digits of a \uXXXX.
+            for (var back = 1; back <= 4 && at - back > 0; back++)
+            {
+                if (escaped[at - back] == 'u' && Escapes(escaped, at - back - 1))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>Whether the backslash at <paramref name="at"/> (if it is one) starts an escape: an odd run of backslashes ends there.</summary>
+        private static bool Escapes(ReadOnlySpan<byte> escaped, int at)
+        {
+            var run = 0;
+            while (at - run >= 0 && escaped[at - run] == '\\')
+            {
+                run++;
+            }
+
+            return run % 2 == 1;
+        }
+
+        /// <summary>The UTF-16 chars a JSON string's raw bytes unescape to: each escape is one char (a pair is two \u escapes).</summary>
+        private static int CountEscaped(ReadOnlySpan<byte> escaped)
+        {
+            var count = 0;
+            while (escaped.IndexOf((byte)'\\') is var at and >= 0)
+            {
+                count += Encoding.UTF8.GetCharCount(escaped[..at]) + 1;
+                escaped = escaped[(at + (escaped[at + 1] == 'u' ? 6 : 2))..];
+            }
+
+            return count + Encoding.UTF8.GetCharCount(escaped);
         }
 
         // A UTF-16 char takes at most 3 bytes of UTF-8 (a 4-byte sequence decodes to 2 chars).

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Gateway.OpenAi;
@@ -429,7 +430,10 @@ public sealed class OpenAiRequest : IDisposable
             }
             else
             {
-                property.WriteTo(writer);
+                // The client's bytes as they came (validated when parsed): no unescaping and escaping again, which for a
+                // long string with escapes took a buffer six times its length.
+                writer.WritePropertyName(property.Name);
+                writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(property.Value), skipInputValidation: true);
             }
         }
 

@@ -124,6 +124,19 @@ public sealed class OpenAiRequestTests
     }
 
     [Fact]
+    public void WriteUpstreamBody_ForwardsTheClientsValuesByteForByte()
+    {
+        // Escaped and raw non-ASCII text, an escaped newline, spacing inside an array: the provider gets them as sent.
+        const string messages = """[{"role":"user","content":"caf\u00e9 ✓ line\nnext \"q\" \ud83d\ude42"}, {"role":"assistant","content":[ 1,  2 ]}]""";
+        using var request = Parse($$"""{"model":"auto","messages":{{messages}},"temperature":0.50}""");
+
+        var output = new ArrayBufferWriter<byte>();
+        request.WriteUpstreamBody(output, "big-model");
+
+        Assert.Equal($$"""{"model":"big-model","messages":{{messages}},"temperature":0.50}""", Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Fact]
     public void WriteUpstreamBody_AddsModelWhenTheClientSentNone()
     {
         using var request = Parse("""{"messages":[{"role":"user"}]}""");
