@@ -20,10 +20,11 @@ echo "  ($(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt") req/s during the min
 mem "after 60 s of load (c=4, 2 KB chat)"
 sleep 10; mem "idle 10 s later"
 
-# A 15 MiB chat body: one user message of 15 MiB of text (under the 16 MiB default limit).
+# A 15 MiB chat body: one user message of 15 MiB of text in lines (under the 16 MiB default limit); the newlines are
+# escaped in the JSON, as in most real prompts.
 python3 - "$out/big.json" <<'PY'
 import json, sys
-text = ("All work and no play makes a long prompt. " * 400000)[: 15 * 1024 * 1024 - 200]
+text = ("All work and no play makes a long prompt.\n" * 400000)[: 15 * 1024 * 1024 - 200]
 json.dump({"model": "auto", "messages": [{"role": "user", "content": text}]}, open(sys.argv[1], "w"))
 PY
 for i in 1 2 3 4 5; do
